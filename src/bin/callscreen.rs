@@ -1,0 +1,53 @@
+//! `callscreen`: the offline twin of mod_callscreen. Validates a config and
+//! checks numbers against it with the very engine the module runs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mod_callscreen::commands;
+use mod_callscreen::config::Config;
+use mod_callscreen::engine::Engine;
+
+const USAGE: &str = "usage:
+  callscreen validate <config.yaml>
+  callscreen check --config <config.yaml> <caller> [<destination>]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(output) => {
+            print!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<String, String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["validate", path] => {
+            let config = Config::load(&PathBuf::from(path)).map_err(|e| e.to_string())?;
+            let engine = Engine::new(config);
+            let c = engine.config();
+            Ok(format!(
+                "{path}: OK: {} rules, {} lists, {} entries, {} replies\n",
+                engine.rule_count(),
+                c.lists.len(),
+                engine.entry_count(),
+                c.replies.len()
+            ))
+        }
+        ["check", "--config", path, caller, rest @ ..] if rest.len() <= 1 => {
+            let config = Config::load(&PathBuf::from(path)).map_err(|e| e.to_string())?;
+            let engine = Engine::new(config);
+            let destination = rest.first().copied().unwrap_or("");
+            Ok(commands::check(&engine, caller, destination))
+        }
+        ["help" | "--help" | "-h"] => Ok(format!("{USAGE}\n")),
+        _ => Err(USAGE.to_string()),
+    }
+}

@@ -1,0 +1,274 @@
+//! The `callscreen` API command (fs_cli), parsed and answered in pure Rust.
+//! Every answer starts with `+OK` or `-ERR`, as FreeSWITCH's own commands do.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use crate::engine::{CallFacts, Engine};
+use crate::service::Service;
+use crate::timefmt::iso8601_utc;
+
+/// Usage text, shown with every `-ERR` about the command line.
+pub const USAGE: &str = "usage: callscreen status | reload | check <caller> [<destination>]";
+
+/// Words offered by fs_cli tab completion, one `switch_console_set_complete` line each.
+pub const COMPLETIONS: &[&str] = &[
+    "add callscreen status",
+    "add callscreen reload",
+    "add callscreen check",
+];
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiCommand {
+    /// Config, load times, counts.
+    Status,
+    /// Re-read the YAML.
+    Reload,
+    /// Screen a number without a call and explain.
+    Check {
+        /// Caller number as it would arrive.
+        caller: String,
+        /// Destination (DID), if given.
+        destination: Option<String>,
+    },
+}
+
+/// A command line that is not understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "-ERR {}\n{USAGE}\n", self.0)
+    }
+}
+
+impl ApiCommand {
+    /// Parses the text after `callscreen` (NULL from the host arrives as `None`).
+    pub fn parse(line: Option<&str>) -> Result<ApiCommand, UsageError> {
+        let words: Vec<&str> = line.unwrap_or("").split_whitespace().collect();
+        match words.as_slice() {
+            [] => Err(UsageError("missing command".into())),
+            ["status"] => Ok(ApiCommand::Status),
+            ["reload"] => Ok(ApiCommand::Reload),
+            ["check", caller] => Ok(ApiCommand::Check {
+                caller: caller.to_string(),
+                destination: None,
+            }),
+            ["check", caller, destination] => Ok(ApiCommand::Check {
+                caller: caller.to_string(),
+                destination: Some(destination.to_string()),
+            }),
+            ["check", ..] => Err(UsageError("check takes a caller and an optional destination".into())),
+            ["status" | "reload", ..] => Err(UsageError(format!("{} takes no arguments", words[0]))),
+            [other, ..] => Err(UsageError(format!("unknown command {other:?}"))),
+        }
+    }
+}
+
+/// Runs a command line against the service; the text to print.
+pub fn run(service: &Service, line: Option<&str>) -> String {
+    match ApiCommand::parse(line) {
+        Ok(cmd) => execute(service, &cmd),
+        Err(usage) => usage.to_string(),
+    }
+}
+
+/// Runs a parsed command.
+pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
+    match cmd {
+        ApiCommand::Status => status(service),
+        ApiCommand::Reload => match service.reload() {
+            Ok(s) => format!(
+                "+OK reloaded {}: {} rules, {} lists, {} entries, {} replies\n",
+                service.config_path().display(),
+                s.rules,
+                s.lists,
+                s.entries,
+                s.replies
+            ),
+            Err(err) => format!("-ERR {err}\n"),
+        },
+        ApiCommand::Check {
+            caller,
+            destination,
+        } => match service.engine() {
+            Some(engine) => check(&engine, caller, destination.as_deref().unwrap_or("")),
+            None => format!(
+                "-ERR no config loaded: {}\n",
+                service.last_error().unwrap_or_default()
+            ),
+        },
+    }
+}
+
+fn status(service: &Service) -> String {
+    let mut out = String::from("+OK\n");
+    let _ = writeln!(out, "config: {}", service.config_path().display());
+    let _ = writeln!(out, "module loaded: {}", iso8601_utc(service.started_at()));
+    match service.engine() {
+        Some(engine) => {
+            let state = match service.last_error() {
+                Some(err) => format!("loaded (last reload failed: {err})"),
+                None => "loaded".to_string(),
+            };
+            let _ = writeln!(out, "state: {state}");
+            if let Some(at) = service.config_loaded_at() {
+                let _ = writeln!(out, "config loaded: {}", iso8601_utc(at));
+            }
+            let c = engine.config();
+            let _ = writeln!(out, "rules: {}", engine.rule_count());
+            let _ = writeln!(out, "lists: {}", c.lists.len());
+            let _ = writeln!(out, "entries: {}", engine.entry_count());
+            let _ = writeln!(out, "replies: {}", c.replies.len());
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "state: error: {} (calls pass with callscreen_verdict=error)",
+                service.last_error().unwrap_or_default()
+            );
+        }
+    }
+    let s = &service.stats;
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "calls screened: {} (allowed {}, blocked {}, error {})",
+        load(&s.screened),
+        load(&s.allowed),
+        load(&s.blocked),
+        load(&s.errors)
+    );
+    let _ = writeln!(
+        out,
+        "reloads: {} ok, {} failed",
+        load(&s.reloads_ok),
+        load(&s.reloads_failed)
+    );
+    let _ = writeln!(out, "abi: {}", env!("CALLSCREEN_ABI_CHECK"));
+    out
+}
+
+/// Screens a caller/destination pair as a call would be, with the trace.
+pub fn check(engine: &Engine, caller: &str, destination: &str) -> String {
+    let facts = CallFacts {
+        caller_number: caller,
+        destination,
+        ..CallFacts::default()
+    };
+    let (verdict, trace) = engine.explain(&facts, SystemTime::now());
+    let mut out = format!("+OK {}\n", verdict.action.as_str());
+    let _ = writeln!(out, "caller: {caller} -> {}", verdict.caller);
+    if !destination.is_empty() {
+        let _ = writeln!(out, "destination: {destination} -> {}", verdict.destination);
+    }
+    let _ = writeln!(out, "rule: {}", verdict.rule_name());
+    let _ = writeln!(out, "reason: {}", verdict.reason);
+    if let Some(reply) = verdict.reply {
+        let _ = writeln!(out, "reply: {} ({})", reply.name, reply.kind);
+    }
+    let _ = writeln!(out, "trace:");
+    for (i, step) in trace.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {}. {} {}: {}",
+            i + 1,
+            if step.matched { "MATCH" } else { "skip " },
+            step.rule,
+            step.detail
+        );
+    }
+    if verdict.rule.is_none() {
+        let _ = writeln!(
+            out,
+            "  no rule matched: default action {}",
+            verdict.action.as_str()
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn service(name: &str, yaml: &str) -> (Service, PathBuf) {
+        let path = std::env::temp_dir().join(format!("callscreen-cmd-{name}-{}.yaml", std::process::id()));
+        std::fs::write(&path, yaml).unwrap();
+        let (s, _) = Service::start(&path);
+        (s, path)
+    }
+
+    const YAML: &str = "lists:\n  bad: [\"+86170*\"]\nrules:\n  - name: pool\n    caller_in: bad\n    action: block\n";
+
+    #[test]
+    fn command_lines_parse_or_give_usage() {
+        assert_eq!(ApiCommand::parse(Some("status")), Ok(ApiCommand::Status));
+        assert_eq!(ApiCommand::parse(Some("  reload ")), Ok(ApiCommand::Reload));
+        assert_eq!(
+            ApiCommand::parse(Some("check 17012345678 4000")),
+            Ok(ApiCommand::Check {
+                caller: "17012345678".into(),
+                destination: Some("4000".into())
+            })
+        );
+        for bad in [None, Some(""), Some("bogus"), Some("check"), Some("check a b c"), Some("status now")] {
+            let err = ApiCommand::parse(bad).unwrap_err().to_string();
+            assert!(err.starts_with("-ERR "), "{err}");
+            assert!(err.contains(USAGE), "{err}");
+        }
+    }
+
+    #[test]
+    fn check_prints_verdict_rule_and_trace() {
+        let (s, path) = service("check", YAML);
+        let out = run(&s, Some("check 017012345678 4000"));
+        assert!(out.starts_with("+OK block\n"), "{out}");
+        assert!(out.contains("caller: 017012345678 -> +8617012345678\n"), "{out}");
+        assert!(out.contains("rule: pool\n"), "{out}");
+        assert!(out.contains("reply: rejected (reject CALL_REJECTED)\n"), "{out}");
+        assert!(out.contains("1. MATCH pool: caller +8617012345678 matches prefix +86170 of bad"), "{out}");
+        let out = run(&s, Some("check 13800138000"));
+        assert!(out.starts_with("+OK allow\n"), "{out}");
+        assert!(out.contains("no rule matched: default action allow"), "{out}");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn status_and_reload_report_the_config() {
+        let (s, path) = service("status", YAML);
+        let out = run(&s, Some("status"));
+        assert!(out.starts_with("+OK\n"), "{out}");
+        assert!(out.contains(&format!("config: {}\n", path.display())), "{out}");
+        assert!(out.contains("state: loaded\n"), "{out}");
+        assert!(out.contains("rules: 1\n"), "{out}");
+        assert!(out.contains("entries: 1\n"), "{out}");
+        assert!(out.contains("calls screened: 0"), "{out}");
+
+        std::fs::write(&path, "rules: [\n").unwrap();
+        let out = run(&s, Some("reload"));
+        assert!(out.starts_with(&format!("-ERR {}:", path.display())), "{out}");
+        let out = run(&s, Some("status"));
+        assert!(out.contains("state: loaded (last reload failed: "), "{out}");
+        assert!(out.contains("reloads: 0 ok, 1 failed"), "{out}");
+
+        std::fs::write(&path, YAML).unwrap();
+        let out = run(&s, Some("reload"));
+        assert!(out.starts_with("+OK reloaded"), "{out}");
+        assert!(out.contains("1 rules, 1 lists, 1 entries"), "{out}");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn without_config_check_and_status_show_the_error() {
+        let (s, _) = Service::start(std::path::Path::new("/nonexistent/c.yaml"));
+        let out = run(&s, Some("check 17012345678"));
+        assert!(out.starts_with("-ERR no config loaded: /nonexistent/c.yaml: cannot read"), "{out}");
+        let out = run(&s, Some("status"));
+        assert!(out.contains("state: error: /nonexistent/c.yaml: cannot read"), "{out}");
+    }
+}

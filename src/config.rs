@@ -1,0 +1,782 @@
+//! The YAML config: parsed, validated, and turned into the model the engine
+//! compiles.
+//!
+//! Every error names `file:line:column`. Errors that depend on other parts of
+//! the file (a rule naming a list defined further down) are found in a second
+//! pass over the document that already knows every name, so they too are
+//! reported where they are written.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::causes;
+use crate::numbers::NumberPlan;
+use crate::pattern::Pattern;
+
+/// A config that could not be used, with where and why.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid config.
+    Invalid {
+        /// The file holding the mistake.
+        path: PathBuf,
+        /// 1-based line (0 when the YAML library gave none).
+        line: usize,
+        /// 1-based column (0 when the YAML library gave none).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { path, source } => {
+                write!(f, "{}: cannot read: {source}", path.display())
+            }
+            ConfigError::Invalid {
+                path,
+                line,
+                column,
+                message,
+            } => {
+                if *line == 0 {
+                    write!(f, "{}: {message}", path.display())
+                } else {
+                    write!(f, "{}:{line}:{column}: {message}", path.display())
+                }
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Whether a rule lets the call through or stops it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The call continues in the dialplan untouched.
+    Allow,
+    /// The call gets the rule's reply instead.
+    Block,
+}
+
+impl Action {
+    /// `allow` or `block`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Block => "block",
+        }
+    }
+}
+
+/// A caller ID classification a rule can test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallerClass {
+    /// A usable number.
+    Number,
+    /// Empty, withheld, `anonymous`, …
+    Anonymous,
+    /// Not a telephone number.
+    Malformed,
+}
+
+/// What a blocked caller gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplyKind {
+    /// Hang up before answer with this cause (SIP maps it: USER_BUSY → 486…).
+    Reject {
+        /// Canonical FreeSWITCH cause name.
+        cause: &'static str,
+    },
+}
+
+/// A named reply from the `replies:` section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The name rules use.
+    pub name: String,
+    /// What it does.
+    pub kind: ReplyKind,
+}
+
+/// A rule as written in the file, names resolved to indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Unique name, reported in `callscreen_rule`.
+    pub name: String,
+    /// Caller must be in one of these lists (indexes into `Config::lists`).
+    pub caller_in: Vec<usize>,
+    /// Caller must be in none of these lists.
+    pub caller_not_in: Vec<usize>,
+    /// Destination must be in one of these lists.
+    pub destination_in: Vec<usize>,
+    /// Caller ID must be of this class.
+    pub caller_is: Option<CallerClass>,
+    /// What happens when the rule matches.
+    pub action: Action,
+    /// Reply for a blocked call (index into `Config::replies`).
+    pub reply: Option<usize>,
+}
+
+/// A named list of patterns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct List {
+    /// The name rules use.
+    pub name: String,
+    /// Its entries, normalised.
+    pub patterns: Vec<Pattern>,
+}
+
+/// A whole validated config file.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// How numbers are written where the user lives.
+    pub numbering: NumberPlan,
+    /// Named lists.
+    pub lists: Vec<List>,
+    /// Named replies; index 0 is always the built-in `rejected`.
+    pub replies: Vec<Reply>,
+    /// Rules in order: the first that matches decides.
+    pub rules: Vec<Rule>,
+    /// What happens to a call no rule matches.
+    pub default_action: Action,
+    /// Reply of a blocking rule that names none.
+    pub default_reply: usize,
+}
+
+/// The reply every config has, used when nothing else is said.
+pub const BUILTIN_REPLY: &str = "rejected";
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |err: serde_yaml::Error| yaml_error(path, err);
+
+        // Pass 1: the names and the numbering plan the rest depends on.
+        let outline: Outline = if text.trim().is_empty() {
+            Outline::default()
+        } else {
+            serde_yaml::from_str(text).map_err(invalid)?
+        };
+        let numbering = outline.numbering.map(NumberPlan::from).unwrap_or_default();
+        let list_names: BTreeSet<String> = outline.lists.keys().cloned().collect();
+        let mut reply_names: BTreeSet<String> = outline.replies.keys().cloned().collect();
+        reply_names.insert(BUILTIN_REPLY.to_string());
+
+        // Pass 2: everything, checked against those names.
+        let context = ParseContext {
+            plan: numbering.clone(),
+            lists: list_names,
+            replies: reply_names,
+            rule_names: BTreeSet::new(),
+        };
+        let file: FileSpec = with_context(context, || {
+            if text.trim().is_empty() {
+                Ok(FileSpec::default())
+            } else {
+                serde_yaml::from_str(text)
+            }
+        })
+        .map_err(invalid)?;
+
+        Ok(file.resolve(path.to_path_buf(), numbering))
+    }
+
+    /// Total number of list entries.
+    pub fn entry_count(&self) -> usize {
+        self.lists.iter().map(|l| l.patterns.len()).sum()
+    }
+}
+
+fn yaml_error(path: &Path, err: serde_yaml::Error) -> ConfigError {
+    let (line, column) = err
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    let mut message = err.to_string();
+    // serde_yaml appends " at line L column C"; we print it as file:L:C.
+    if let Some(pos) = message.rfind(" at line ") {
+        message.truncate(pos);
+    }
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+// ---- pass 1 -------------------------------------------------------------
+
+#[derive(Default, Deserialize)]
+struct Outline {
+    #[serde(default)]
+    numbering: Option<NumberingSpec>,
+    #[serde(default)]
+    lists: BTreeMap<String, IgnoredAny>,
+    #[serde(default)]
+    replies: BTreeMap<String, IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NumberingSpec {
+    country_code: Digits,
+    #[serde(default = "default_national_prefix")]
+    national_prefix: Digits,
+    #[serde(default = "default_international_prefix")]
+    international_prefix: Digits,
+}
+
+fn default_national_prefix() -> Digits {
+    Digits("0".into())
+}
+
+fn default_international_prefix() -> Digits {
+    Digits("00".into())
+}
+
+impl From<NumberingSpec> for NumberPlan {
+    fn from(spec: NumberingSpec) -> Self {
+        NumberPlan {
+            country_code: spec.country_code.0,
+            national_prefix: spec.national_prefix.0,
+            international_prefix: spec.international_prefix.0,
+        }
+    }
+}
+
+/// A quoted string of digits (possibly empty).
+struct Digits(String);
+
+impl<'de> Deserialize<'de> for Digits {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Digits;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a quoted string of digits, like \"86\" or \"00\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Digits, E> {
+                if v.bytes().all(|b| b.is_ascii_digit()) && v.len() <= 4 {
+                    Ok(Digits(v.to_string()))
+                } else {
+                    Err(E::custom(format!("{v:?} must be up to 4 digits")))
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Digits, E> {
+                Err(E::custom(format!(
+                    "write {v} in quotes (\"{v}\"): YAML drops the leading zeros of numbers"
+                )))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Digits, E> {
+                self.visit_u64(v.unsigned_abs())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---- pass 2 -------------------------------------------------------------
+
+struct ParseContext {
+    plan: NumberPlan,
+    lists: BTreeSet<String>,
+    replies: BTreeSet<String>,
+    rule_names: BTreeSet<String>,
+}
+
+thread_local! {
+    static CONTEXT: RefCell<Option<ParseContext>> = const { RefCell::new(None) };
+}
+
+fn with_context<T>(ctx: ParseContext, f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CONTEXT.with(|c| c.borrow_mut().take());
+        }
+    }
+    CONTEXT.with(|c| *c.borrow_mut() = Some(ctx));
+    let _reset = Reset;
+    f()
+}
+
+fn in_context<T>(f: impl FnOnce(&mut ParseContext) -> T) -> T {
+    CONTEXT.with(|c| {
+        let mut guard = c.borrow_mut();
+        let ctx = guard
+            .as_mut()
+            .expect("config pass 2 runs inside with_context");
+        f(ctx)
+    })
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    #[serde(default)]
+    #[allow(dead_code)]
+    numbering: Option<IgnoredAny>,
+    #[serde(default)]
+    lists: BTreeMap<String, Vec<PatternEntry>>,
+    #[serde(default)]
+    replies: BTreeMap<String, ReplySpec>,
+    #[serde(default)]
+    rules: Vec<RuleSpec>,
+    #[serde(default)]
+    defaults: DefaultsSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultsSpec {
+    #[serde(default = "default_action")]
+    action: Action,
+    #[serde(default)]
+    reply: Option<ReplyName>,
+}
+
+impl Default for DefaultsSpec {
+    fn default() -> Self {
+        DefaultsSpec {
+            action: Action::Allow,
+            reply: None,
+        }
+    }
+}
+
+fn default_action() -> Action {
+    Action::Allow
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    name: RuleName,
+    #[serde(default)]
+    caller_in: OneOrMany<ListName>,
+    #[serde(default)]
+    caller_not_in: OneOrMany<ListName>,
+    #[serde(default)]
+    destination_in: OneOrMany<ListName>,
+    #[serde(default)]
+    caller_is: Option<CallerClass>,
+    action: Action,
+    #[serde(default)]
+    reply: Option<ReplyName>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplySpec {
+    kind: ReplyKindName,
+    #[serde(default)]
+    cause: Option<CauseName>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ReplyKindName {
+    Reject,
+}
+
+/// A list entry, parsed with the file's numbering plan.
+struct PatternEntry(Pattern);
+
+impl<'de> Deserialize<'de> for PatternEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = PatternEntry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a quoted number or prefix, like \"+8613800138000\" or \"+86170*\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PatternEntry, E> {
+                in_context(|ctx| Pattern::parse(v, &ctx.plan))
+                    .map(PatternEntry)
+                    .map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PatternEntry, E> {
+                Err(E::custom(format!(
+                    "write {v} in quotes: YAML reads an unquoted number as an integer and drops its + and leading zeros"
+                )))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PatternEntry, E> {
+                self.visit_u64(v.unsigned_abs())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Deserializes a string and validates it inside the visitor, so that an
+/// error carries the position of the value itself.
+fn validated_str<'de, D, T>(
+    d: D,
+    expecting: &'static str,
+    check: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct V<F>(&'static str, F);
+    impl<T, F: FnOnce(&str) -> Result<T, String>> Visitor<'_> for V<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            (self.1)(v).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V(expecting, check))
+}
+
+/// A reference to a list defined in `lists:`.
+struct ListName(String);
+
+impl<'de> Deserialize<'de> for ListName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, "a list name", |name| {
+            in_context(|ctx| {
+                if ctx.lists.contains(name) {
+                    Ok(ListName(name.to_string()))
+                } else {
+                    Err(format!(
+                        "unknown list {name:?} (defined lists: {})",
+                        join_names(&ctx.lists)
+                    ))
+                }
+            })
+        })
+    }
+}
+
+/// A reference to a reply defined in `replies:` (or the built-in one).
+struct ReplyName(String);
+
+impl<'de> Deserialize<'de> for ReplyName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, "a reply name", |name| {
+            in_context(|ctx| {
+                if ctx.replies.contains(name) {
+                    Ok(ReplyName(name.to_string()))
+                } else {
+                    Err(format!(
+                        "unknown reply {name:?} (defined replies: {})",
+                        join_names(&ctx.replies)
+                    ))
+                }
+            })
+        })
+    }
+}
+
+/// A rule's name, unique in the file.
+struct RuleName(String);
+
+impl<'de> Deserialize<'de> for RuleName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, "a rule name", |name| {
+            if name.trim().is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(format!(
+                    "rule name {name:?} must be a non-empty word without spaces"
+                ));
+            }
+            in_context(|ctx| {
+                if ctx.rule_names.insert(name.to_string()) {
+                    Ok(RuleName(name.to_string()))
+                } else {
+                    Err(format!("duplicate rule name {name:?}"))
+                }
+            })
+        })
+    }
+}
+
+/// A FreeSWITCH hangup cause, checked against the known names.
+struct CauseName(&'static str);
+
+impl<'de> Deserialize<'de> for CauseName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, "a hangup cause name", |name| {
+            causes::canonical(name).map(CauseName).ok_or_else(|| {
+                format!(
+                    "unknown hangup cause {name:?} (FreeSWITCH names such as USER_BUSY, CALL_REJECTED, UNALLOCATED_NUMBER)"
+                )
+            })
+        })
+    }
+}
+
+/// A field that takes one value or a list of them.
+struct OneOrMany<T>(Vec<T>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a name or a list of names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let one = T::deserialize(de::value::StrDeserializer::<E>::new(v))?;
+                Ok(OneOrMany(vec![one]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    all.push(item);
+                }
+                Ok(OneOrMany(all))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+fn join_names(names: &BTreeSet<String>) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl FileSpec {
+    fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Config {
+        let lists: Vec<List> = self
+            .lists
+            .into_iter()
+            .map(|(name, entries)| List {
+                name,
+                patterns: entries.into_iter().map(|e| e.0).collect(),
+            })
+            .collect();
+        let mut replies = vec![Reply {
+            name: BUILTIN_REPLY.to_string(),
+            kind: ReplyKind::Reject {
+                cause: "CALL_REJECTED",
+            },
+        }];
+        for (name, spec) in self.replies {
+            let kind = match spec.kind {
+                ReplyKindName::Reject => ReplyKind::Reject {
+                    cause: spec.cause.map(|c| c.0).unwrap_or("CALL_REJECTED"),
+                },
+            };
+            if name == BUILTIN_REPLY {
+                replies[0].kind = kind;
+            } else {
+                replies.push(Reply { name, kind });
+            }
+        }
+        let list_index = |name: &str| lists.iter().position(|l| l.name == name).unwrap_or(0);
+        let reply_index = |name: &str| replies.iter().position(|r| r.name == name).unwrap_or(0);
+        let rules = self
+            .rules
+            .into_iter()
+            .map(|r| Rule {
+                name: r.name.0,
+                caller_in: r.caller_in.0.iter().map(|l| list_index(&l.0)).collect(),
+                caller_not_in: r.caller_not_in.0.iter().map(|l| list_index(&l.0)).collect(),
+                destination_in: r.destination_in.0.iter().map(|l| list_index(&l.0)).collect(),
+                caller_is: r.caller_is,
+                action: r.action,
+                reply: r.reply.map(|n| reply_index(&n.0)),
+            })
+            .collect();
+        let default_reply = self
+            .defaults
+            .reply
+            .map(|n| reply_index(&n.0))
+            .unwrap_or(0);
+        Config {
+            path,
+            numbering,
+            lists,
+            replies,
+            rules,
+            default_action: self.defaults.action,
+            default_reply,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("test.yaml"))
+    }
+
+    fn error_of(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    const GOOD: &str = r#"
+numbering:
+  country_code: "86"
+  national_prefix: "0"
+  international_prefix: "00"
+lists:
+  family:
+    - "+8613800138000"
+  marketing:
+    - "+86170*"
+    - "0171*"
+replies:
+  busy:
+    kind: reject
+    cause: user_busy
+rules:
+  - name: family
+    caller_in: family
+    action: allow
+  - name: virtual-operators
+    caller_in: [marketing]
+    action: block
+    reply: busy
+  - name: no-number
+    caller_is: anonymous
+    action: block
+defaults:
+  action: allow
+"#;
+
+    #[test]
+    fn a_good_file_is_read_in_full() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.numbering.country_code, "86");
+        assert_eq!(c.lists.len(), 2);
+        assert_eq!(c.entry_count(), 3);
+        assert_eq!(c.rules.len(), 3);
+        assert_eq!(c.rules[1].action, Action::Block);
+        let busy = &c.replies[c.rules[1].reply.unwrap()];
+        assert_eq!(busy.name, "busy");
+        assert_eq!(busy.kind, ReplyKind::Reject { cause: "USER_BUSY" });
+        assert_eq!(c.rules[2].caller_is, Some(CallerClass::Anonymous));
+        assert_eq!(c.rules[2].reply, None);
+        assert_eq!(c.default_action, Action::Allow);
+    }
+
+    #[test]
+    fn an_empty_file_is_a_config_that_allows_everything() {
+        let c = parse("").unwrap();
+        assert!(c.rules.is_empty());
+        assert_eq!(c.default_action, Action::Allow);
+        assert_eq!(c.replies[0].name, BUILTIN_REPLY);
+    }
+
+    #[test]
+    fn yaml_syntax_errors_name_line_and_column() {
+        let err = error_of("rules:\n  - name: a\n    action: [block\n");
+        assert!(err.starts_with("test.yaml:"), "{err}");
+        let parts: Vec<&str> = err.splitn(4, ':').collect();
+        assert!(parts[1].parse::<usize>().unwrap() >= 3, "{err}");
+    }
+
+    #[test]
+    fn an_unknown_list_is_reported_where_it_is_used() {
+        let text = "lists:\n  a: [\"+86170*\"]\nrules:\n  - name: r\n    caller_in: b\n    action: block\n";
+        let err = error_of(text);
+        assert!(err.starts_with("test.yaml:5:16: "), "{err}");
+        assert!(err.contains("unknown list \"b\" (defined lists: a)"), "{err}");
+    }
+
+    #[test]
+    fn a_list_defined_after_the_rules_is_found() {
+        let text = "rules:\n  - name: r\n    caller_in: late\n    action: block\nlists:\n  late: [\"+86170*\"]\n";
+        let c = parse(text).unwrap();
+        assert_eq!(c.rules[0].caller_in, vec![0]);
+    }
+
+    #[test]
+    fn a_bad_pattern_is_reported_at_its_line() {
+        let text = "lists:\n  a:\n    - \"+86170*\"\n    - \"+86*170\"\n";
+        let err = error_of(text);
+        assert!(err.starts_with("test.yaml:4:7: "), "{err}");
+        assert!(err.contains("'*' may only end a prefix"), "{err}");
+    }
+
+    #[test]
+    fn unquoted_numbers_are_refused_with_the_reason() {
+        let err = error_of("lists:\n  a:\n    - 13800138000\n");
+        assert!(err.contains("in quotes"), "{err}");
+        let err = error_of("numbering:\n  country_code: 86\n");
+        assert!(err.contains("in quotes"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_action_cause_or_key_is_an_error() {
+        let err = error_of("rules:\n  - name: r\n    action: blok\n");
+        assert!(err.starts_with("test.yaml:3:13: "), "{err}");
+        assert!(err.contains("unknown variant `blok`"), "{err}");
+
+        let err = error_of("replies:\n  x:\n    kind: reject\n    cause: USER_BUSSY\n");
+        assert!(err.starts_with("test.yaml:4:12: "), "{err}");
+        assert!(err.contains("unknown hangup cause"), "{err}");
+
+        let err = error_of("rules:\n  - name: r\n    action: block\n    caler_in: x\n");
+        assert!(err.contains("unknown field `caler_in`"), "{err}");
+    }
+
+    #[test]
+    fn rule_names_are_unique_words() {
+        let err = error_of("rules:\n  - name: r\n    action: block\n  - name: r\n    action: allow\n");
+        assert!(err.starts_with("test.yaml:4:11: "), "{err}");
+        assert!(err.contains("duplicate rule name"), "{err}");
+        let err = error_of("rules:\n  - name: two words\n    action: block\n");
+        assert!(err.contains("without spaces"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_reply_is_an_error() {
+        let err = error_of("rules:\n  - name: r\n    action: block\n    reply: nope\n");
+        assert!(err.starts_with("test.yaml:4:12: "), "{err}");
+        assert!(err.contains("unknown reply \"nope\" (defined replies: rejected)"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_says_so() {
+        let err = Config::load(Path::new("/nonexistent/callscreen.yaml")).unwrap_err();
+        assert!(err.to_string().starts_with("/nonexistent/callscreen.yaml: cannot read"), "{err}");
+    }
+}

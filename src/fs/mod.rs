@@ -1,0 +1,14 @@
+//! The FFI boundary with FreeSWITCH: the only place with `unsafe`, C strings
+//! and host pointers. Raw bindings → safe wrappers → entry points.
+
+pub mod bindings;
+mod api;
+mod app;
+mod cstr;
+mod guard;
+mod host;
+mod host_api;
+mod log;
+mod module;
+mod session;
+mod stream;

@@ -1,0 +1,218 @@
+//! The module's running state, independent of FreeSWITCH: the current engine
+//! (swapped atomically on reload), the last load error, and counters.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use crate::config::{Action, Config, ConfigError};
+use crate::engine::Engine;
+use crate::verdict::Verdict;
+
+/// What a successful (re)load produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadSummary {
+    /// Rules in the config.
+    pub rules: usize,
+    /// Named lists.
+    pub lists: usize,
+    /// Distinct list entries.
+    pub entries: usize,
+    /// Named replies (including the built-in one).
+    pub replies: usize,
+}
+
+impl LoadSummary {
+    fn of(engine: &Engine) -> LoadSummary {
+        LoadSummary {
+            rules: engine.rule_count(),
+            lists: engine.config().lists.len(),
+            entries: engine.entry_count(),
+            replies: engine.config().replies.len(),
+        }
+    }
+}
+
+/// Call counters since the module was loaded.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Calls the app screened (any outcome).
+    pub screened: AtomicU64,
+    /// Calls allowed.
+    pub allowed: AtomicU64,
+    /// Calls blocked (acted on or advised).
+    pub blocked: AtomicU64,
+    /// Calls let through because no config was loaded.
+    pub errors: AtomicU64,
+    /// Successful reloads.
+    pub reloads_ok: AtomicU64,
+    /// Failed reloads.
+    pub reloads_failed: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Current {
+    engine: Option<Arc<Engine>>,
+    error: Option<String>,
+    loaded_at: Option<SystemTime>,
+}
+
+/// The module's state between load and shutdown.
+#[derive(Debug)]
+pub struct Service {
+    config_path: PathBuf,
+    started_at: SystemTime,
+    current: RwLock<Current>,
+    /// Counters.
+    pub stats: Stats,
+}
+
+impl Service {
+    /// Starts with the config at `path`. A config that cannot be loaded leaves
+    /// the service running without one (calls are let through, marked
+    /// `error`); the error is returned for the log and kept for `status`.
+    pub fn start(path: &Path) -> (Service, Result<LoadSummary, ConfigError>) {
+        let service = Service {
+            config_path: path.to_path_buf(),
+            started_at: SystemTime::now(),
+            current: RwLock::new(Current {
+                engine: None,
+                error: None,
+                loaded_at: None,
+            }),
+            stats: Stats::default(),
+        };
+        let result = service.load_and_swap();
+        (service, result)
+    }
+
+    /// Re-reads the config file. On success the new engine replaces the old
+    /// one atomically; on failure the running config stays as it was.
+    pub fn reload(&self) -> Result<LoadSummary, ConfigError> {
+        let result = self.load_and_swap();
+        let counter = match result {
+            Ok(_) => &self.stats.reloads_ok,
+            Err(_) => &self.stats.reloads_failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    fn load_and_swap(&self) -> Result<LoadSummary, ConfigError> {
+        // Parse and compile outside the lock: calls keep using the old engine.
+        match Config::load(&self.config_path) {
+            Ok(config) => {
+                let engine = Arc::new(Engine::new(config));
+                let summary = LoadSummary::of(&engine);
+                let mut current = self.write();
+                current.engine = Some(engine);
+                current.error = None;
+                current.loaded_at = Some(SystemTime::now());
+                Ok(summary)
+            }
+            Err(err) => {
+                self.write().error = Some(err.to_string());
+                Err(err)
+            }
+        }
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Current> {
+        self.current.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
+        self.current.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The engine calls are screened with, if a config is loaded.
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        self.read().engine.clone()
+    }
+
+    /// The last load or reload error, if the last attempt failed.
+    pub fn last_error(&self) -> Option<String> {
+        self.read().error.clone()
+    }
+
+    /// The config file this service reads.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// When the module started.
+    pub fn started_at(&self) -> SystemTime {
+        self.started_at
+    }
+
+    /// When the running config was loaded.
+    pub fn config_loaded_at(&self) -> Option<SystemTime> {
+        self.read().loaded_at
+    }
+
+    /// Counts a screened call.
+    pub fn record(&self, verdict: &Verdict<'_>) {
+        self.stats.screened.fetch_add(1, Ordering::Relaxed);
+        let counter = match verdict.action {
+            Action::Allow => &self.stats.allowed,
+            Action::Block => &self.stats.blocked,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a call let through because no config is loaded.
+    pub fn record_error(&self) {
+        self.stats.screened.fetch_add(1, Ordering::Relaxed);
+        self.stats.errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write_config(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("callscreen.yaml");
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        path
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("callscreen-service-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_bad_reload_keeps_the_running_config() {
+        let dir = temp_dir("reload");
+        let path = write_config(&dir, "rules:\n  - name: a\n    action: block\n");
+        let (service, first) = Service::start(&path);
+        assert_eq!(first.unwrap().rules, 1);
+        let before = service.engine().unwrap();
+
+        write_config(&dir, "rules:\n  - name: a\n    action: blok\n");
+        let err = service.reload().unwrap_err().to_string();
+        assert!(err.contains("callscreen.yaml:3:13: "), "{err}");
+        assert!(Arc::ptr_eq(&before, &service.engine().unwrap()));
+        assert_eq!(service.last_error().unwrap(), err);
+        assert_eq!(service.stats.reloads_failed.load(Ordering::Relaxed), 1);
+
+        write_config(&dir, "rules: []\n");
+        assert_eq!(service.reload().unwrap().rules, 0);
+        assert!(service.last_error().is_none());
+        assert!(!Arc::ptr_eq(&before, &service.engine().unwrap()));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_config_starts_without_engine() {
+        let (service, result) = Service::start(Path::new("/nonexistent/callscreen.yaml"));
+        assert!(result.is_err());
+        assert!(service.engine().is_none());
+        assert!(service.last_error().unwrap().contains("cannot read"));
+    }
+}
