@@ -100,6 +100,15 @@ typedef enum {
 	SWITCH_STACK_TOP = (1 << 1)
 } switch_stack_t;
 
+/* Application flags. SAF_SUPPORT_NOMEDIA stops the core from pre-answering
+ * the call before running the application: a rejected caller must get the
+ * SIP failure response (486, 603, 404…) without early media first. */
+typedef enum {
+	SAF_NONE = 0,
+	SAF_SUPPORT_NOMEDIA = (1 << 0),
+	SAF_ROUTING_EXEC = (1 << 1)
+} switch_application_flag_enum_t;
+
 typedef uint32_t switch_module_flag_t;
 typedef uintptr_t switch_size_t;
 

@@ -100,7 +100,9 @@ unsafe extern "C" fn callscreen_load(
             (*app).short_desc = c(APP_SHORT);
             (*app).long_desc = c(APP_LONG);
             (*app).syntax = c(APP_SYNTAX);
-            (*app).flags = 0;
+            // Run without media: a rejected caller gets the SIP failure response
+            // without the 183 the core would otherwise send first.
+            (*app).flags = sys::SAF_SUPPORT_NOMEDIA;
 
             (*api).interface_name = c(APP_NAME);
             (*api).desc = c(API_DESC);
