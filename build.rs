@@ -22,7 +22,11 @@ fn main() {
 
     println!("cargo:rerun-if-changed=include");
     println!("cargo:rerun-if-changed=build.rs");
-    for var in ["FREESWITCH_INCLUDE_DIR", "FREESWITCH_PREFIX", "PKG_CONFIG_PATH"] {
+    for var in [
+        "FREESWITCH_INCLUDE_DIR",
+        "FREESWITCH_PREFIX",
+        "PKG_CONFIG_PATH",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
 

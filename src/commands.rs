@@ -61,8 +61,12 @@ impl ApiCommand {
                 caller: caller.to_string(),
                 destination: Some(destination.to_string()),
             }),
-            ["check", ..] => Err(UsageError("check takes a caller and an optional destination".into())),
-            ["status" | "reload", ..] => Err(UsageError(format!("{} takes no arguments", words[0]))),
+            ["check", ..] => Err(UsageError(
+                "check takes a caller and an optional destination".into(),
+            )),
+            ["status" | "reload", ..] => {
+                Err(UsageError(format!("{} takes no arguments", words[0])))
+            }
             [other, ..] => Err(UsageError(format!("unknown command {other:?}"))),
         }
     }
@@ -197,7 +201,8 @@ mod tests {
     use std::path::PathBuf;
 
     fn service(name: &str, yaml: &str) -> (Service, PathBuf) {
-        let path = std::env::temp_dir().join(format!("callscreen-cmd-{name}-{}.yaml", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("callscreen-cmd-{name}-{}.yaml", std::process::id()));
         std::fs::write(&path, yaml).unwrap();
         let (s, _) = Service::start(&path);
         (s, path)
@@ -216,7 +221,14 @@ mod tests {
                 destination: Some("4000".into())
             })
         );
-        for bad in [None, Some(""), Some("bogus"), Some("check"), Some("check a b c"), Some("status now")] {
+        for bad in [
+            None,
+            Some(""),
+            Some("bogus"),
+            Some("check"),
+            Some("check a b c"),
+            Some("status now"),
+        ] {
             let err = ApiCommand::parse(bad).unwrap_err().to_string();
             assert!(err.starts_with("-ERR "), "{err}");
             assert!(err.contains(USAGE), "{err}");
@@ -228,13 +240,25 @@ mod tests {
         let (s, path) = service("check", YAML);
         let out = run(&s, Some("check 017012345678 4000"));
         assert!(out.starts_with("+OK block\n"), "{out}");
-        assert!(out.contains("caller: 017012345678 -> +8617012345678\n"), "{out}");
+        assert!(
+            out.contains("caller: 017012345678 -> +8617012345678\n"),
+            "{out}"
+        );
         assert!(out.contains("rule: pool\n"), "{out}");
-        assert!(out.contains("reply: rejected (reject CALL_REJECTED)\n"), "{out}");
-        assert!(out.contains("1. MATCH pool: caller +8617012345678 matches prefix +86170 of bad"), "{out}");
+        assert!(
+            out.contains("reply: rejected (reject CALL_REJECTED)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("1. MATCH pool: caller +8617012345678 matches prefix +86170 of bad"),
+            "{out}"
+        );
         let out = run(&s, Some("check 13800138000"));
         assert!(out.starts_with("+OK allow\n"), "{out}");
-        assert!(out.contains("no rule matched: default action allow"), "{out}");
+        assert!(
+            out.contains("no rule matched: default action allow"),
+            "{out}"
+        );
         std::fs::remove_file(path).unwrap();
     }
 
@@ -243,7 +267,10 @@ mod tests {
         let (s, path) = service("status", YAML);
         let out = run(&s, Some("status"));
         assert!(out.starts_with("+OK\n"), "{out}");
-        assert!(out.contains(&format!("config: {}\n", path.display())), "{out}");
+        assert!(
+            out.contains(&format!("config: {}\n", path.display())),
+            "{out}"
+        );
         assert!(out.contains("state: loaded\n"), "{out}");
         assert!(out.contains("rules: 1\n"), "{out}");
         assert!(out.contains("entries: 1\n"), "{out}");
@@ -251,7 +278,10 @@ mod tests {
 
         std::fs::write(&path, "rules: [\n").unwrap();
         let out = run(&s, Some("reload"));
-        assert!(out.starts_with(&format!("-ERR {}:", path.display())), "{out}");
+        assert!(
+            out.starts_with(&format!("-ERR {}:", path.display())),
+            "{out}"
+        );
         let out = run(&s, Some("status"));
         assert!(out.contains("state: loaded (last reload failed: "), "{out}");
         assert!(out.contains("reloads: 0 ok, 1 failed"), "{out}");
@@ -267,8 +297,14 @@ mod tests {
     fn without_config_check_and_status_show_the_error() {
         let (s, _) = Service::start(std::path::Path::new("/nonexistent/c.yaml"));
         let out = run(&s, Some("check 17012345678"));
-        assert!(out.starts_with("-ERR no config loaded: /nonexistent/c.yaml: cannot read"), "{out}");
+        assert!(
+            out.starts_with("-ERR no config loaded: /nonexistent/c.yaml: cannot read"),
+            "{out}"
+        );
         let out = run(&s, Some("status"));
-        assert!(out.contains("state: error: /nonexistent/c.yaml: cannot read"), "{out}");
+        assert!(
+            out.contains("state: error: /nonexistent/c.yaml: cannot read"),
+            "{out}"
+        );
     }
 }

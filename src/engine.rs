@@ -102,7 +102,9 @@ impl Engine {
             if outcome.matched {
                 let reply = match rule.action {
                     Action::Allow => None,
-                    Action::Block => Some(self.reply(rule.reply.unwrap_or(self.config.default_reply))),
+                    Action::Block => {
+                        Some(self.reply(rule.reply.unwrap_or(self.config.default_reply)))
+                    }
                 };
                 return Verdict {
                     action: rule.action,
@@ -154,7 +156,10 @@ impl Engine {
         }
         if !rule.caller_in.is_empty() && self.in_any(&rule.caller_in, caller).is_none() {
             return Outcome::fail(describe(&|| {
-                format!("caller {caller} is not in {}", names(lists, &rule.caller_in))
+                format!(
+                    "caller {caller} is not in {}",
+                    names(lists, &rule.caller_in)
+                )
             }));
         }
         if let Some((i, _)) = self.in_any(&rule.caller_not_in, caller) {
@@ -162,7 +167,9 @@ impl Engine {
                 format!("caller {caller} is in {}", lists[i].name)
             }));
         }
-        if !rule.destination_in.is_empty() && self.in_any(&rule.destination_in, destination).is_none() {
+        if !rule.destination_in.is_empty()
+            && self.in_any(&rule.destination_in, destination).is_none()
+        {
             return Outcome::fail(describe(&|| {
                 format!(
                     "destination {destination} is not in {}",
@@ -187,7 +194,10 @@ impl Engine {
                 SetMatch::Exact => format!("caller {caller} is listed in {}", lists[i].name),
                 SetMatch::Prefix(n) => format!(
                     "caller {caller} matches prefix +{} of {}",
-                    &caller.number().map(|c| c.digits().as_str().to_string()).unwrap_or_default()[..n],
+                    &caller
+                        .number()
+                        .map(|c| c.digits().as_str().to_string())
+                        .unwrap_or_default()[..n],
                     lists[i].name
                 ),
             });
@@ -295,7 +305,10 @@ rules:
         assert_eq!(v.action, Action::Block);
         assert_eq!(v.rule_name(), "marketing");
         assert_eq!(v.reason, Reason::List);
-        assert_eq!(v.reply.unwrap().kind, ReplyKind::Reject { cause: "USER_BUSY" });
+        assert_eq!(
+            v.reply.unwrap().kind,
+            ReplyKind::Reject { cause: "USER_BUSY" }
+        );
         assert_eq!(v.caller.to_string(), "+8617012345678");
     }
 
@@ -341,7 +354,9 @@ rules:
         assert_eq!(trace[1].detail, "caller is number, not anonymous");
         assert!(trace[2].matched);
         assert!(
-            trace[2].detail.contains("matches prefix +86171 of marketing"),
+            trace[2]
+                .detail
+                .contains("matches prefix +86171 of marketing"),
             "{}",
             trace[2].detail
         );

@@ -77,10 +77,7 @@ impl E164 {
             *slot = b'0' + (v % 10) as u8;
             v /= 10;
         }
-        DigitBuf {
-            buf,
-            len: self.len,
-        }
+        DigitBuf { buf, len: self.len }
     }
 }
 

@@ -97,7 +97,10 @@ mod tests {
     fn bad_entries_say_what_is_wrong() {
         let plan = NumberPlan::default();
         let err = Pattern::parse("+86*170", &plan).unwrap_err();
-        assert!(err.to_string().contains("'*' may only end a prefix"), "{err}");
+        assert!(
+            err.to_string().contains("'*' may only end a prefix"),
+            "{err}"
+        );
         let err = Pattern::parse("call-me", &plan).unwrap_err();
         assert!(err.to_string().contains("is not a digit"), "{err}");
     }

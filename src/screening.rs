@@ -54,11 +54,19 @@ pub struct CallPlan {
 }
 
 /// Screens a call and says what to do with the channel.
-pub fn plan_call(service: &Service, facts: &CallFacts<'_>, args: &AppArgs, now: SystemTime) -> CallPlan {
+pub fn plan_call(
+    service: &Service,
+    facts: &CallFacts<'_>,
+    args: &AppArgs,
+    now: SystemTime,
+) -> CallPlan {
     let Some(engine) = service.engine() else {
         service.record_error();
         return CallPlan {
-            variables: vec![(VAR_VERDICT, "error".to_string()), (VAR_REASON, "error".to_string())],
+            variables: vec![
+                (VAR_VERDICT, "error".to_string()),
+                (VAR_REASON, "error".to_string()),
+            ],
             hangup: None,
             summary: format!(
                 "no config loaded ({}); call let through",
@@ -115,7 +123,10 @@ mod tests {
     use std::path::PathBuf;
 
     fn service(yaml: &str, name: &str) -> (Service, PathBuf) {
-        let path = std::env::temp_dir().join(format!("callscreen-plan-{name}-{}.yaml", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "callscreen-plan-{name}-{}.yaml",
+            std::process::id()
+        ));
         std::fs::write(&path, yaml).unwrap();
         let (s, r) = Service::start(&path);
         r.unwrap();
@@ -135,7 +146,12 @@ mod tests {
     #[test]
     fn a_blocked_call_is_hung_up_with_the_reply_cause() {
         let (s, path) = service(YAML, "block");
-        let plan = plan_call(&s, &facts("17012345678"), &AppArgs::default(), SystemTime::now());
+        let plan = plan_call(
+            &s,
+            &facts("17012345678"),
+            &AppArgs::default(),
+            SystemTime::now(),
+        );
         assert_eq!(plan.hangup, Some("USER_BUSY"));
         assert!(plan.variables.contains(&(VAR_VERDICT, "block".into())));
         assert!(plan.variables.contains(&(VAR_RULE, "pool".into())));
@@ -159,18 +175,31 @@ mod tests {
     #[test]
     fn an_allowed_call_is_left_alone() {
         let (s, path) = service(YAML, "allow");
-        let plan = plan_call(&s, &facts("13800138000"), &AppArgs::default(), SystemTime::now());
+        let plan = plan_call(
+            &s,
+            &facts("13800138000"),
+            &AppArgs::default(),
+            SystemTime::now(),
+        );
         assert_eq!(plan.hangup, None);
         assert!(plan.variables.contains(&(VAR_VERDICT, "allow".into())));
         assert!(!plan.variables.iter().any(|(k, _)| *k == VAR_REPLY));
-        assert_eq!(s.stats.allowed.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(
+            s.stats.allowed.load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
         std::fs::remove_file(path).unwrap();
     }
 
     #[test]
     fn without_config_calls_pass_marked_error() {
         let (s, _) = Service::start(std::path::Path::new("/nonexistent/x.yaml"));
-        let plan = plan_call(&s, &facts("17012345678"), &AppArgs::default(), SystemTime::now());
+        let plan = plan_call(
+            &s,
+            &facts("17012345678"),
+            &AppArgs::default(),
+            SystemTime::now(),
+        );
         assert_eq!(plan.hangup, None);
         assert_eq!(plan.variables[0], (VAR_VERDICT, "error".into()));
         assert_eq!(s.stats.errors.load(std::sync::atomic::Ordering::Relaxed), 1);

@@ -181,7 +181,8 @@ mod tests {
     }
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("callscreen-service-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("callscreen-service-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }

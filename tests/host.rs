@@ -34,7 +34,14 @@ fn fakeswitch() -> &'static Path {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let out = target_dir().join("fakeswitch");
         let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-            .args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-rdynamic", "-o"])
+            .args([
+                "-std=gnu11",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-rdynamic",
+                "-o",
+            ])
             .arg(&out)
             .arg(format!("-I{}", root.join("include").display()))
             .arg(root.join("tests/host/fakeswitch.c"))
@@ -57,7 +64,11 @@ impl Run {
     }
 
     fn assert_has(&self, line: &str) {
-        assert!(self.has(line), "missing line {line:?} in:\n{}", self.lines.join("\n"));
+        assert!(
+            self.has(line),
+            "missing line {line:?} in:\n{}",
+            self.lines.join("\n")
+        );
     }
 
     fn assert_lacks_prefix(&self, prefix: &str) {
@@ -119,7 +130,8 @@ struct ConfDir(PathBuf);
 
 impl ConfDir {
     fn new(name: &str, yaml: &str) -> ConfDir {
-        let dir = std::env::temp_dir().join(format!("callscreen-host-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("callscreen-host-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(dir.join("callscreen.yaml"), yaml).expect("write config");
         ConfDir(dir)
@@ -174,7 +186,9 @@ fn load_registers_the_app_the_api_and_tab_completion() {
     r.assert_has("MODULE mod_callscreen");
     r.assert_has("STATUS 0");
     r.assert_has("REGISTERED app callscreen syntax=[advise]");
-    r.assert_has("REGISTERED api callscreen syntax=status | reload | check <caller> [<destination>]");
+    r.assert_has(
+        "REGISTERED api callscreen syntax=status | reload | check <caller> [<destination>]",
+    );
     r.assert_has("COMPLETE add callscreen status");
     r.assert_has("COMPLETE add callscreen reload");
     r.assert_has("COMPLETE add callscreen check");
@@ -223,13 +237,19 @@ fn an_allowed_caller_is_left_in_the_dialplan() {
     r.assert_lacks_prefix("HANGUP");
     r.assert_lacks_prefix("EXEC");
     r.assert_lacks_prefix("SET callscreen_reply");
-    assert_eq!(r.lines.iter().filter(|l| *l == "RETURNED ready=1").count(), 2);
+    assert_eq!(
+        r.lines.iter().filter(|l| *l == "RETURNED ready=1").count(),
+        2
+    );
 }
 
 #[test]
 fn advise_only_sets_the_variables() {
     let conf = ConfDir::new("advise", CONFIG);
-    let script = format!("{}var caller_id_number 17012345678\ncall advise\n", conf.preamble());
+    let script = format!(
+        "{}var caller_id_number 17012345678\ncall advise\n",
+        conf.preamble()
+    );
     let r = run(&script);
     r.assert_has("SET callscreen_verdict=block");
     r.assert_has("SET callscreen_reply=busy");
@@ -247,13 +267,23 @@ fn null_missing_and_non_utf8_input_is_data() {
     let r = run(&script);
     // No caller ID at all is a withheld number.
     let first = r.after("call");
-    assert!(first.contains(&"SET callscreen_reason=anonymous"), "{}", r.text());
+    assert!(
+        first.contains(&"SET callscreen_reason=anonymous"),
+        "{}",
+        r.text()
+    );
     assert!(first.contains(&"HANGUP CALL_REJECTED"), "{}", r.text());
     // Bytes that are not UTF-8 are a malformed caller, never a crash.
     let second = r.after("call bogus-arg");
-    assert!(second.contains(&"SET callscreen_caller=malformed"), "{}", r.text());
     assert!(
-        second.iter().any(|l| l.contains("ignoring unknown argument \"bogus-arg\"")),
+        second.contains(&"SET callscreen_caller=malformed"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        second
+            .iter()
+            .any(|l| l.contains("ignoring unknown argument \"bogus-arg\"")),
         "{}",
         r.text()
     );
@@ -263,7 +293,10 @@ fn null_missing_and_non_utf8_input_is_data() {
     assert_eq!(r.after("api-null-stream"), vec!["STATUS 9"]);
     // The caller ID only ever travels as an argument, never as a format.
     for line in r.lines.iter().filter(|l| l.starts_with("LOG ")) {
-        assert!(line.contains(" fmt=%.*s\\n text="), "non-constant log format: {line}");
+        assert!(
+            line.contains(" fmt=%.*s\\n text="),
+            "non-constant log format: {line}"
+        );
     }
     r.assert_lacks_prefix("NONCONSTANT-STREAM-FORMAT");
     r.assert_has("API| caller: %s%n -> malformed");
@@ -294,7 +327,10 @@ fn api_commands_answer_ok_or_err_with_usage() {
     let bogus = r.after("api bogus");
     assert_eq!(bogus[0], "API| -ERR unknown command \"bogus\"");
     assert!(bogus[1].starts_with("API| usage: callscreen status | reload | check"));
-    assert_eq!(r.after("api check")[0], "API| -ERR check takes a caller and an optional destination");
+    assert_eq!(
+        r.after("api check")[0],
+        "API| -ERR check takes a caller and an optional destination"
+    );
 }
 
 #[test]
@@ -313,14 +349,19 @@ fn reload_swaps_a_good_config_and_keeps_the_old_one_on_error() {
     let r = run(&script);
     // Invalid at load: the module loads, logs CRIT, lets calls through.
     assert!(
-        r.lines.iter().any(|l| l.starts_with("LOG CRIT - fmt=%.*s\\n text=mod_callscreen: no usable config (")
+        r.lines.iter().any(|l| l
+            .starts_with("LOG CRIT - fmt=%.*s\\n text=mod_callscreen: no usable config (")
             && l.contains("bad.yaml:3:13: rules[0].action: unknown variant `blok`")),
         "{}",
         r.text()
     );
     r.assert_has("STATUS 0");
     let reload = r.after("api reload");
-    assert!(reload[0].starts_with(&format!("API| -ERR {}:3:13: ", bad.display())), "{}", r.text());
+    assert!(
+        reload[0].starts_with(&format!("API| -ERR {}:3:13: ", bad.display())),
+        "{}",
+        r.text()
+    );
     let call = r.after("call");
     assert_eq!(call[0], "SET callscreen_verdict=error");
     assert!(!call.iter().any(|l| l.starts_with("HANGUP")));
@@ -353,16 +394,18 @@ fn missing_config_lets_calls_through_marked_error_until_reload() {
     );
     let r = run(&script);
     assert!(
-        r.lines.iter().any(|l| l.starts_with("LOG CRIT") && l.contains("cannot read")),
+        r.lines
+            .iter()
+            .any(|l| l.starts_with("LOG CRIT") && l.contains("cannot read")),
         "{}",
         r.text()
     );
     r.assert_has("SET callscreen_verdict=error");
     r.assert_lacks_prefix("HANGUP");
-    assert!(r
-        .after("api status")
-        .iter()
-        .any(|l| l.starts_with(&format!("API| state: error: {}: cannot read", path.display()))));
+    assert!(r.after("api status").iter().any(|l| l.starts_with(&format!(
+        "API| state: error: {}: cannot read",
+        path.display()
+    ))));
     assert!(r.after("api check 17012345678")[0].starts_with("API| -ERR no config loaded: "));
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -391,8 +434,19 @@ fn shutdown_then_load_again_starts_fresh_and_the_library_stays_mapped() {
         .map(|(i, _)| i)
         .collect();
     assert_eq!(statuses.len(), 2);
-    assert!(r.lines.iter().filter(|l| *l == "API| calls screened: 0 (allowed 0, blocked 0, error 0)").count() >= 1);
-    assert_eq!(r.lines.iter().filter(|l| *l == "HANGUP USER_BUSY").count(), 2, "{}", r.text());
+    assert!(
+        r.lines
+            .iter()
+            .filter(|l| *l == "API| calls screened: 0 (allowed 0, blocked 0, error 0)")
+            .count()
+            >= 1
+    );
+    assert_eq!(
+        r.lines.iter().filter(|l| *l == "HANGUP USER_BUSY").count(),
+        2,
+        "{}",
+        r.text()
+    );
 }
 
 #[test]
@@ -404,7 +458,8 @@ fn the_module_is_linked_nodelete() {
         .expect("readelf (binutils)");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.lines().any(|l| l.contains("FLAGS_1") && l.contains("NODELETE")),
+        text.lines()
+            .any(|l| l.contains("FLAGS_1") && l.contains("NODELETE")),
         "no NODELETE flag:\n{text}"
     );
 }

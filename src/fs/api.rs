@@ -33,7 +33,11 @@ pub unsafe extern "C" fn callscreen_api(
                 sys::SWITCH_STATUS_SUCCESS
             }
             Err(panic) => {
-                log(None, Level::Crit, format_args!("mod_callscreen: panic in callscreen API: {panic}"));
+                log(
+                    None,
+                    Level::Crit,
+                    format_args!("mod_callscreen: panic in callscreen API: {panic}"),
+                );
                 stream.write("-ERR internal error in mod_callscreen (see the log)\n");
                 sys::SWITCH_STATUS_GENERR
             }

@@ -13,13 +13,20 @@ use crate::engine::CallFacts;
 use crate::screening::{plan_call, AppArgs};
 
 /// Called by FreeSWITCH for `<action application="callscreen" data="…"/>`.
-pub unsafe extern "C" fn callscreen_app(session: *mut sys::switch_core_session_t, data: *const c_char) {
+pub unsafe extern "C" fn callscreen_app(
+    session: *mut sys::switch_core_session_t,
+    data: *const c_char,
+) {
     guard("callscreen application", (), || {
         // SAFETY: FreeSWITCH passes the executing session, alive for the
         // whole callback, and a NULL or NUL-terminated data string.
         let (session, data) = unsafe { (Session::from_raw(session), cstr::from_host(data)) };
         let Some(session) = session else {
-            log(None, Level::Error, format_args!("callscreen: called without a session"));
+            log(
+                None,
+                Level::Error,
+                format_args!("callscreen: called without a session"),
+            );
             return;
         };
         screen(&session, data.as_deref().unwrap_or(""));
@@ -28,9 +35,21 @@ pub unsafe extern "C" fn callscreen_app(session: *mut sys::switch_core_session_t
 
 fn screen(session: &Session, data: &str) {
     let Some(service) = service() else {
-        log(Some(session), Level::Error, format_args!("callscreen: module is not loaded"));
+        log(
+            Some(session),
+            Level::Error,
+            format_args!("callscreen: module is not loaded"),
+        );
         return;
     };
+    if !session.ready() {
+        log(
+            Some(session),
+            Level::Debug,
+            format_args!("callscreen: channel already hung up; nothing to screen"),
+        );
+        return;
+    }
     let (args, unknown) = AppArgs::parse(data);
     for word in unknown {
         log(
@@ -53,8 +72,16 @@ fn screen(session: &Session, data: &str) {
     for (name, value) in &plan.variables {
         session.set_variable(name, value);
     }
-    let level = if plan.hangup.is_some() { Level::Notice } else { Level::Info };
-    log(Some(session), level, format_args!("callscreen: {}", plan.summary));
+    let level = if plan.hangup.is_some() {
+        Level::Notice
+    } else {
+        Level::Info
+    };
+    log(
+        Some(session),
+        level,
+        format_args!("callscreen: {}", plan.summary),
+    );
     if let Some(cause) = plan.hangup {
         session.hangup(cause);
     }

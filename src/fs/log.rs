@@ -56,7 +56,10 @@ impl Write for StackLine {
         } else {
             self.truncated = true;
             // Cut on a character boundary.
-            (0..=room).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+            (0..=room)
+                .rev()
+                .find(|&i| s.is_char_boundary(i))
+                .unwrap_or(0)
         };
         self.buf[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
         self.len += take;

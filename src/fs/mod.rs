@@ -1,9 +1,9 @@
 //! The FFI boundary with FreeSWITCH: the only place with `unsafe`, C strings
 //! and host pointers. Raw bindings → safe wrappers → entry points.
 
-pub mod bindings;
 mod api;
 mod app;
+pub mod bindings;
 mod cstr;
 mod guard;
 mod host;

@@ -52,7 +52,8 @@ fn config_path() -> PathBuf {
     if let Some(path) = host::global_variable("callscreen_config").filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
-    let conf_dir = host::global_variable("conf_dir").unwrap_or_else(|| "/etc/freeswitch".to_string());
+    let conf_dir =
+        host::global_variable("conf_dir").unwrap_or_else(|| "/etc/freeswitch".to_string());
     PathBuf::from(conf_dir).join("callscreen.yaml")
 }
 

@@ -27,7 +27,11 @@ impl Session {
         let get_channel = api.switch_core_session_get_channel?;
         // SAFETY: `session` is a live session (caller's promise).
         let channel = NonNull::new(unsafe { get_channel(session.as_ptr()) })?;
-        Some(Session { api, session, channel })
+        Some(Session {
+            api,
+            session,
+            channel,
+        })
     }
 
     /// The raw session, for the logger's UUID tag.
@@ -69,7 +73,10 @@ impl Session {
 
     /// Hangs the call up with a cause given by its FreeSWITCH name.
     pub fn hangup(&self, cause_name: &str) {
-        let (Some(str2cause), Some(hangup)) = (self.api.switch_channel_str2cause, self.api.switch_channel_perform_hangup) else {
+        let (Some(str2cause), Some(hangup)) = (
+            self.api.switch_channel_str2cause,
+            self.api.switch_channel_perform_hangup,
+        ) else {
             return;
         };
         let cause_name = cstr::to_host(cause_name);
@@ -96,6 +103,7 @@ impl Session {
     }
 
     /// Runs a FreeSWITCH application on the call (as the dialplan would).
+    #[allow(dead_code)] // the reply kinds that play media run applications
     pub fn execute(&self, app: &str, arg: &str) -> bool {
         let Some(execute) = self.api.switch_core_session_execute_application_get_flags else {
             return false;

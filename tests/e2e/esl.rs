@@ -31,7 +31,9 @@ impl Esl {
         };
         let greeting = esl.read_message()?;
         if greeting.headers.get("Content-Type").map(String::as_str) != Some("auth/request") {
-            return Err(std::io::Error::other(format!("unexpected greeting {greeting:?}")));
+            return Err(std::io::Error::other(format!(
+                "unexpected greeting {greeting:?}"
+            )));
         }
         esl.send(&format!("auth {password}"))?;
         let reply = esl.read_message()?;
@@ -53,7 +55,10 @@ impl Esl {
         loop {
             let mut line = String::new();
             if self.reader.read_line(&mut line)? == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "socket closed"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "socket closed",
+                ));
             }
             let line = line.trim_end_matches(['\r', '\n']);
             if line.is_empty() {

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // harness parts that only some tests use
 //! Starts a real FreeSWITCH in a temporary directory with a minimal,
 //! loopback-only config, and stops it (killing it if need be) on drop.
 
@@ -67,7 +68,11 @@ pub fn module_path() -> PathBuf {
         .and_then(Path::parent)
         .expect("target dir")
         .join("libmod_callscreen.so");
-    assert!(path.exists(), "{} is missing: run `cargo build` first (`make test` does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build` first (`make test` does)",
+        path.display()
+    );
     path
 }
 
@@ -87,13 +92,28 @@ impl FreeSwitch {
     /// YAML as `conf/callscreen.yaml`, the dialplan extensions in context
     /// `default`, and starts it.
     pub fn start(install: &Install, name: &str, yaml: &str, extensions: &str) -> FreeSwitch {
-        let dir = std::env::temp_dir().join(format!("callscreen-e2e-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("callscreen-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        for sub in ["conf", "log", "db", "run", "mod", "tmp", "storage", "cache", "recordings", "sounds"] {
+        for sub in [
+            "conf",
+            "log",
+            "db",
+            "run",
+            "mod",
+            "tmp",
+            "storage",
+            "cache",
+            "recordings",
+            "sounds",
+        ] {
             std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
         }
         // The host's modules by symlink, ours by copy (as `make install` would).
-        for entry in std::fs::read_dir(&install.mod_dir).expect("read mod dir").flatten() {
+        for entry in std::fs::read_dir(&install.mod_dir)
+            .expect("read mod dir")
+            .flatten()
+        {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "so") {
                 let _ = std::os::unix::fs::symlink(&path, dir.join("mod").join(entry.file_name()));
@@ -104,8 +124,11 @@ impl FreeSwitch {
 
         let esl_port = free_port();
         let sip_port = free_port();
-        std::fs::write(dir.join("conf/freeswitch.xml"), freeswitch_xml(esl_port, sip_port, extensions))
-            .expect("write freeswitch.xml");
+        std::fs::write(
+            dir.join("conf/freeswitch.xml"),
+            freeswitch_xml(esl_port, sip_port, extensions),
+        )
+        .expect("write freeswitch.xml");
 
         let mut fs = FreeSwitch {
             install: install.clone(),
@@ -123,16 +146,26 @@ impl FreeSwitch {
         let arg = |s: &str| d.join(s).into_os_string();
         let child = Command::new(&self.install.bin)
             .args(["-nf", "-nc", "-nonat", "-nonatmap", "-nocal"])
-            .arg("-conf").arg(arg("conf"))
-            .arg("-log").arg(arg("log"))
-            .arg("-db").arg(arg("db"))
-            .arg("-run").arg(arg("run"))
-            .arg("-mod").arg(arg("mod"))
-            .arg("-temp").arg(arg("tmp"))
-            .arg("-storage").arg(arg("storage"))
-            .arg("-cache").arg(arg("cache"))
-            .arg("-recordings").arg(arg("recordings"))
-            .arg("-sounds").arg(arg("sounds"))
+            .arg("-conf")
+            .arg(arg("conf"))
+            .arg("-log")
+            .arg(arg("log"))
+            .arg("-db")
+            .arg(arg("db"))
+            .arg("-run")
+            .arg(arg("run"))
+            .arg("-mod")
+            .arg(arg("mod"))
+            .arg("-temp")
+            .arg(arg("tmp"))
+            .arg("-storage")
+            .arg(arg("storage"))
+            .arg("-cache")
+            .arg(arg("cache"))
+            .arg("-recordings")
+            .arg(arg("recordings"))
+            .arg("-sounds")
+            .arg(arg("sounds"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(d.join("log/stderr.log")).expect("stderr log"))
@@ -150,10 +183,21 @@ impl FreeSwitch {
                     return;
                 }
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("FreeSWITCH exited during startup ({status}); log:\n{}", self.log_tail(60));
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "FreeSWITCH exited during startup ({status}); log:\n{}",
+                    self.log_tail(60)
+                );
             }
-            assert!(Instant::now() < deadline, "FreeSWITCH not ready after 60 s; log:\n{}", self.log_tail(60));
+            assert!(
+                Instant::now() < deadline,
+                "FreeSWITCH not ready after 60 s; log:\n{}",
+                self.log_tail(60)
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -166,7 +210,16 @@ impl FreeSwitch {
     /// Runs a command through fs_cli (`fs_cli -x`), as an administrator would.
     pub fn fs_cli(&self, command: &str) -> String {
         let out = Command::new(&self.install.fs_cli)
-            .args(["-H", "127.0.0.1", "-P", &self.esl_port.to_string(), "-p", PASSWORD, "-x", command])
+            .args([
+                "-H",
+                "127.0.0.1",
+                "-P",
+                &self.esl_port.to_string(),
+                "-p",
+                PASSWORD,
+                "-x",
+                command,
+            ])
             .output()
             .expect("run fs_cli");
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -186,9 +239,13 @@ impl FreeSwitch {
 
     /// Stops FreeSWITCH: `shutdown` over ESL, then SIGKILL if it lingers.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if let Ok(mut esl) = Esl::connect(self.esl_port, PASSWORD) {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| esl.api("fsctl shutdown")));
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                esl.api("fsctl shutdown")
+            }));
         }
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -224,7 +281,10 @@ impl Drop for FreeSwitch {
             let _ = child.wait();
         }
         if std::thread::panicking() {
-            eprintln!("FreeSWITCH directory kept for inspection: {}", self.dir.display());
+            eprintln!(
+                "FreeSWITCH directory kept for inspection: {}",
+                self.dir.display()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

@@ -81,23 +81,41 @@ fn reached(fs: &FreeSwitch, caller: &str) -> String {
 
 fn load(fs: &FreeSwitch) {
     let out = fs.fs_cli("load mod_callscreen");
-    assert!(out.contains("+OK"), "load mod_callscreen: {out}\n{}", fs.log_tail(40));
+    assert!(
+        out.contains("+OK"),
+        "load mod_callscreen: {out}\n{}",
+        fs.log_tail(40)
+    );
 }
 
 #[test]
 fn screens_real_calls_and_answers_fs_cli() {
-    let Some(install) = install_or_skip("screens_real_calls_and_answers_fs_cli") else { return };
+    let Some(install) = install_or_skip("screens_real_calls_and_answers_fs_cli") else {
+        return;
+    };
     let fs = FreeSwitch::start(&install, "screen", CONFIG, EXTENSIONS);
     load(&fs);
 
     // A listed caller is hung up with the rule's cause before the next action.
     let out = call(&fs, "017012345678", "9000");
-    assert!(out.starts_with("-ERR USER_BUSY"), "originate from a blocked caller: {out}\n{}", fs.log_tail(40));
-    assert_eq!(reached(&fs, "017012345678"), "", "a blocked call must not reach the next action");
+    assert!(
+        out.starts_with("-ERR USER_BUSY"),
+        "originate from a blocked caller: {out}\n{}",
+        fs.log_tail(40)
+    );
+    assert_eq!(
+        reached(&fs, "017012345678"),
+        "",
+        "a blocked call must not reach the next action"
+    );
 
     // An allowed caller reaches the next dialplan action, with the variables set.
     let out = call(&fs, "013800138000", "9000");
-    assert!(out.starts_with("+OK"), "originate from family: {out}\n{}", fs.log_tail(40));
+    assert!(
+        out.starts_with("+OK"),
+        "originate from family: {out}\n{}",
+        fs.log_tail(40)
+    );
     assert_eq!(reached(&fs, "013800138000"), "reached-allow-family");
     let out = call(&fs, "+12025550123", "9000");
     assert!(out.starts_with("+OK"), "{out}");
@@ -111,7 +129,9 @@ fn screens_real_calls_and_answers_fs_cli() {
     // The module logged the decision with the call's UUID.
     let log = fs.log();
     assert!(
-        log.lines().any(|l| l.contains("callscreen: block caller 017012345678 (+8617012345678) to 9000: rule marketing")),
+        log.lines().any(|l| l.contains(
+            "callscreen: block caller 017012345678 (+8617012345678) to 9000: rule marketing"
+        )),
         "no decision in the log:\n{}",
         fs.log_tail(40)
     );
@@ -119,18 +139,32 @@ fn screens_real_calls_and_answers_fs_cli() {
     // fs_cli commands.
     let out = fs.fs_cli("callscreen check 017012345678 9000");
     assert!(out.starts_with("+OK block\n"), "{out}");
-    assert!(out.contains("rule: marketing\n") && out.contains("reply: busy (reject USER_BUSY)\n"), "{out}");
+    assert!(
+        out.contains("rule: marketing\n") && out.contains("reply: busy (reject USER_BUSY)\n"),
+        "{out}"
+    );
     let out = fs.fs_cli("callscreen status");
     assert!(out.starts_with("+OK\n"), "{out}");
-    assert!(out.contains("state: loaded\n") && out.contains("rules: 3\n"), "{out}");
-    assert!(out.contains("calls screened: 4 (allowed 2, blocked 2, error 0)"), "{out}");
+    assert!(
+        out.contains("state: loaded\n") && out.contains("rules: 3\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("calls screened: 4 (allowed 2, blocked 2, error 0)"),
+        "{out}"
+    );
     let out = fs.fs_cli("callscreen frobnicate");
-    assert!(out.starts_with("-ERR unknown command \"frobnicate\"\nusage: callscreen"), "{out}");
+    assert!(
+        out.starts_with("-ERR unknown command \"frobnicate\"\nusage: callscreen"),
+        "{out}"
+    );
 }
 
 #[test]
 fn reload_keeps_a_good_config_and_unload_load_works_while_running() {
-    let Some(install) = install_or_skip("reload_keeps_a_good_config_and_unload_load_works_while_running") else {
+    let Some(install) =
+        install_or_skip("reload_keeps_a_good_config_and_unload_load_works_while_running")
+    else {
         return;
     };
     let fs = FreeSwitch::start(&install, "reload", CONFIG, EXTENSIONS);
@@ -141,7 +175,10 @@ fn reload_keeps_a_good_config_and_unload_load_works_while_running() {
     std::fs::write(&yaml, "rules:\n  - name: everyone\n    action: blok\n").unwrap();
     let out = fs.fs_cli("callscreen reload");
     assert!(
-        out.starts_with(&format!("-ERR {}:3:13: rules[0].action: unknown variant `blok`", yaml.display())),
+        out.starts_with(&format!(
+            "-ERR {}:3:13: rules[0].action: unknown variant `blok`",
+            yaml.display()
+        )),
         "{out}"
     );
     assert!(call(&fs, "017012345678", "9000").starts_with("-ERR USER_BUSY"));
@@ -158,28 +195,46 @@ fn reload_keeps_a_good_config_and_unload_load_works_while_running() {
     let out = fs.fs_cli("unload mod_callscreen");
     assert!(out.contains("+OK"), "unload: {out}");
     let out = fs.fs_cli("callscreen status");
-    assert!(out.contains("-ERR"), "the API must be gone after unload: {out}");
+    assert!(
+        out.contains("-ERR"),
+        "the API must be gone after unload: {out}"
+    );
     load(&fs);
     let out = fs.fs_cli("callscreen status");
-    assert!(out.contains("calls screened: 0 "), "fresh counters after load: {out}");
+    assert!(
+        out.contains("calls screened: 0 "),
+        "fresh counters after load: {out}"
+    );
     let out = call(&fs, "+12025550125", "9000");
-    assert!(out.starts_with("-ERR UNALLOCATED_NUMBER"), "screening after load again: {out}");
+    assert!(
+        out.starts_with("-ERR UNALLOCATED_NUMBER"),
+        "screening after load again: {out}"
+    );
     assert!(fs.esl().api("status").contains("is ready"));
 }
 
 #[test]
 fn a_missing_config_lets_calls_through_until_reload() {
-    let Some(install) = install_or_skip("a_missing_config_lets_calls_through_until_reload") else { return };
+    let Some(install) = install_or_skip("a_missing_config_lets_calls_through_until_reload") else {
+        return;
+    };
     let fs = FreeSwitch::start(&install, "missing", CONFIG, EXTENSIONS);
     let yaml = fs.dir.join("conf/callscreen.yaml");
     std::fs::remove_file(&yaml).unwrap();
     load(&fs);
-    assert!(fs.log().contains("mod_callscreen: no usable config ("), "{}", fs.log_tail(20));
+    assert!(
+        fs.log().contains("mod_callscreen: no usable config ("),
+        "{}",
+        fs.log_tail(20)
+    );
     let out = call(&fs, "017012345678", "9000");
     assert!(out.starts_with("+OK"), "{out}");
     assert_eq!(reached(&fs, "017012345678"), "reached-error-");
     let out = fs.fs_cli("callscreen status");
-    assert!(out.contains("state: error: ") && out.contains("cannot read"), "{out}");
+    assert!(
+        out.contains("state: error: ") && out.contains("cannot read"),
+        "{out}"
+    );
 
     std::fs::write(&yaml, CONFIG).unwrap();
     assert!(fs.fs_cli("callscreen reload").starts_with("+OK reloaded"));

@@ -6,17 +6,21 @@
 //! pass over the document that already knows every name, so they too are
 //! reported where they are written.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::causes;
 use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
+
+mod context;
+mod fields;
+
+use context::{with_context, ParseContext};
+use fields::{CauseName, Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName};
 
 /// A config that could not be used, with where and why.
 #[derive(Debug)]
@@ -275,71 +279,6 @@ impl From<NumberingSpec> for NumberPlan {
 }
 
 /// A quoted string of digits (possibly empty).
-struct Digits(String);
-
-impl<'de> Deserialize<'de> for Digits {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Digits;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a quoted string of digits, like \"86\" or \"00\"")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Digits, E> {
-                if v.bytes().all(|b| b.is_ascii_digit()) && v.len() <= 4 {
-                    Ok(Digits(v.to_string()))
-                } else {
-                    Err(E::custom(format!("{v:?} must be up to 4 digits")))
-                }
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Digits, E> {
-                Err(E::custom(format!(
-                    "write {v} in quotes (\"{v}\"): YAML drops the leading zeros of numbers"
-                )))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Digits, E> {
-                self.visit_u64(v.unsigned_abs())
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-// ---- pass 2 -------------------------------------------------------------
-
-struct ParseContext {
-    plan: NumberPlan,
-    lists: BTreeSet<String>,
-    replies: BTreeSet<String>,
-    rule_names: BTreeSet<String>,
-}
-
-thread_local! {
-    static CONTEXT: RefCell<Option<ParseContext>> = const { RefCell::new(None) };
-}
-
-fn with_context<T>(ctx: ParseContext, f: impl FnOnce() -> T) -> T {
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            CONTEXT.with(|c| c.borrow_mut().take());
-        }
-    }
-    CONTEXT.with(|c| *c.borrow_mut() = Some(ctx));
-    let _reset = Reset;
-    f()
-}
-
-fn in_context<T>(f: impl FnOnce(&mut ParseContext) -> T) -> T {
-    CONTEXT.with(|c| {
-        let mut guard = c.borrow_mut();
-        let ctx = guard
-            .as_mut()
-            .expect("config pass 2 runs inside with_context");
-        f(ctx)
-    })
-}
-
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSpec {
@@ -410,175 +349,6 @@ enum ReplyKindName {
 }
 
 /// A list entry, parsed with the file's numbering plan.
-struct PatternEntry(Pattern);
-
-impl<'de> Deserialize<'de> for PatternEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = PatternEntry;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a quoted number or prefix, like \"+8613800138000\" or \"+86170*\"")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<PatternEntry, E> {
-                in_context(|ctx| Pattern::parse(v, &ctx.plan))
-                    .map(PatternEntry)
-                    .map_err(E::custom)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PatternEntry, E> {
-                Err(E::custom(format!(
-                    "write {v} in quotes: YAML reads an unquoted number as an integer and drops its + and leading zeros"
-                )))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PatternEntry, E> {
-                self.visit_u64(v.unsigned_abs())
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Deserializes a string and validates it inside the visitor, so that an
-/// error carries the position of the value itself.
-fn validated_str<'de, D, T>(
-    d: D,
-    expecting: &'static str,
-    check: impl FnOnce(&str) -> Result<T, String>,
-) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    struct V<F>(&'static str, F);
-    impl<T, F: FnOnce(&str) -> Result<T, String>> Visitor<'_> for V<F> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str(self.0)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-            (self.1)(v).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(V(expecting, check))
-}
-
-/// A reference to a list defined in `lists:`.
-struct ListName(String);
-
-impl<'de> Deserialize<'de> for ListName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        validated_str(d, "a list name", |name| {
-            in_context(|ctx| {
-                if ctx.lists.contains(name) {
-                    Ok(ListName(name.to_string()))
-                } else {
-                    Err(format!(
-                        "unknown list {name:?} (defined lists: {})",
-                        join_names(&ctx.lists)
-                    ))
-                }
-            })
-        })
-    }
-}
-
-/// A reference to a reply defined in `replies:` (or the built-in one).
-struct ReplyName(String);
-
-impl<'de> Deserialize<'de> for ReplyName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        validated_str(d, "a reply name", |name| {
-            in_context(|ctx| {
-                if ctx.replies.contains(name) {
-                    Ok(ReplyName(name.to_string()))
-                } else {
-                    Err(format!(
-                        "unknown reply {name:?} (defined replies: {})",
-                        join_names(&ctx.replies)
-                    ))
-                }
-            })
-        })
-    }
-}
-
-/// A rule's name, unique in the file.
-struct RuleName(String);
-
-impl<'de> Deserialize<'de> for RuleName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        validated_str(d, "a rule name", |name| {
-            if name.trim().is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(format!(
-                    "rule name {name:?} must be a non-empty word without spaces"
-                ));
-            }
-            in_context(|ctx| {
-                if ctx.rule_names.insert(name.to_string()) {
-                    Ok(RuleName(name.to_string()))
-                } else {
-                    Err(format!("duplicate rule name {name:?}"))
-                }
-            })
-        })
-    }
-}
-
-/// A FreeSWITCH hangup cause, checked against the known names.
-struct CauseName(&'static str);
-
-impl<'de> Deserialize<'de> for CauseName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        validated_str(d, "a hangup cause name", |name| {
-            causes::canonical(name).map(CauseName).ok_or_else(|| {
-                format!(
-                    "unknown hangup cause {name:?} (FreeSWITCH names such as USER_BUSY, CALL_REJECTED, UNALLOCATED_NUMBER)"
-                )
-            })
-        })
-    }
-}
-
-/// A field that takes one value or a list of them.
-struct OneOrMany<T>(Vec<T>);
-
-impl<T> Default for OneOrMany<T> {
-    fn default() -> Self {
-        OneOrMany(Vec::new())
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = OneOrMany<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a name or a list of names")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                let one = T::deserialize(de::value::StrDeserializer::<E>::new(v))?;
-                Ok(OneOrMany(vec![one]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut all = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    all.push(item);
-                }
-                Ok(OneOrMany(all))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-fn join_names(names: &BTreeSet<String>) -> String {
-    if names.is_empty() {
-        "none".to_string()
-    } else {
-        names.iter().cloned().collect::<Vec<_>>().join(", ")
-    }
-}
-
 impl FileSpec {
     fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Config {
         let lists: Vec<List> = self
@@ -616,17 +386,18 @@ impl FileSpec {
                 name: r.name.0,
                 caller_in: r.caller_in.0.iter().map(|l| list_index(&l.0)).collect(),
                 caller_not_in: r.caller_not_in.0.iter().map(|l| list_index(&l.0)).collect(),
-                destination_in: r.destination_in.0.iter().map(|l| list_index(&l.0)).collect(),
+                destination_in: r
+                    .destination_in
+                    .0
+                    .iter()
+                    .map(|l| list_index(&l.0))
+                    .collect(),
                 caller_is: r.caller_is,
                 action: r.action,
                 reply: r.reply.map(|n| reply_index(&n.0)),
             })
             .collect();
-        let default_reply = self
-            .defaults
-            .reply
-            .map(|n| reply_index(&n.0))
-            .unwrap_or(0);
+        let default_reply = self.defaults.reply.map(|n| reply_index(&n.0)).unwrap_or(0);
         Config {
             path,
             numbering,
@@ -718,7 +489,10 @@ defaults:
         let text = "lists:\n  a: [\"+86170*\"]\nrules:\n  - name: r\n    caller_in: b\n    action: block\n";
         let err = error_of(text);
         assert!(err.starts_with("test.yaml:5:16: "), "{err}");
-        assert!(err.contains("unknown list \"b\" (defined lists: a)"), "{err}");
+        assert!(
+            err.contains("unknown list \"b\" (defined lists: a)"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -760,7 +534,8 @@ defaults:
 
     #[test]
     fn rule_names_are_unique_words() {
-        let err = error_of("rules:\n  - name: r\n    action: block\n  - name: r\n    action: allow\n");
+        let err =
+            error_of("rules:\n  - name: r\n    action: block\n  - name: r\n    action: allow\n");
         assert!(err.starts_with("test.yaml:4:11: "), "{err}");
         assert!(err.contains("duplicate rule name"), "{err}");
         let err = error_of("rules:\n  - name: two words\n    action: block\n");
@@ -771,12 +546,19 @@ defaults:
     fn an_unknown_reply_is_an_error() {
         let err = error_of("rules:\n  - name: r\n    action: block\n    reply: nope\n");
         assert!(err.starts_with("test.yaml:4:12: "), "{err}");
-        assert!(err.contains("unknown reply \"nope\" (defined replies: rejected)"), "{err}");
+        assert!(
+            err.contains("unknown reply \"nope\" (defined replies: rejected)"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_missing_file_says_so() {
         let err = Config::load(Path::new("/nonexistent/callscreen.yaml")).unwrap_err();
-        assert!(err.to_string().starts_with("/nonexistent/callscreen.yaml: cannot read"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent/callscreen.yaml: cannot read"),
+            "{err}"
+        );
     }
 }
