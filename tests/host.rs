@@ -463,3 +463,78 @@ fn the_module_is_linked_nodelete() {
         "no NODELETE flag:\n{text}"
     );
 }
+
+/// Runs a script with `CALLSCREEN_FAULT` set (the debug build's fault hook).
+fn run_with_faults(faults: &str, script: &str) -> Run {
+    let mut child = Command::new(fakeswitch())
+        .env("CALLSCREEN_FAULT", faults)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start fakeswitch");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write script");
+    let out = child.wait_with_output().expect("fakeswitch output");
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        out.status.success(),
+        "a panic crossed into the host ({}):\n{}",
+        out.status,
+        lines.join("\n")
+    );
+    Run { lines }
+}
+
+#[test]
+fn a_panic_in_any_entry_point_is_logged_crit_and_becomes_a_failure_status() {
+    let conf = ConfDir::new("panic", CONFIG);
+    let script = format!(
+        "{}api status\nvar caller_id_number 17012345678\ncall\nshutdown\n",
+        conf.preamble()
+    );
+    let r = run_with_faults("app,api,shutdown", &script);
+    // load was not faulted and succeeded
+    assert_eq!(r.after("load")[..1], ["MODULE mod_callscreen"]);
+    let api = r.after("api status");
+    assert!(api.contains(&"LOG CRIT - fmt=%.*s\\n text=mod_callscreen: panic in callscreen API: injected fault at api"), "{}", r.text());
+    assert!(
+        api.contains(&"API| -ERR internal error in mod_callscreen (see the log)"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(api.last(), Some(&"STATUS 9"));
+    let call = r.after("call");
+    assert!(call[0].starts_with("LOG CRIT - fmt=%.*s\\n text=mod_callscreen: panic in callscreen application: injected fault at app"), "{}", r.text());
+    assert_eq!(
+        call.last(),
+        Some(&"RETURNED ready=1"),
+        "the call goes on untouched"
+    );
+    let shutdown = r.after("shutdown");
+    assert!(
+        shutdown
+            .iter()
+            .any(|l| l.contains("panic in shutdown: injected fault at shutdown")),
+        "{}",
+        r.text()
+    );
+    assert_eq!(shutdown.last(), Some(&"STATUS 9"));
+
+    let r = run_with_faults("load", &conf.preamble());
+    assert!(
+        r.lines
+            .iter()
+            .any(|l| l.contains("panic in load: injected fault at load")),
+        "{}",
+        r.text()
+    );
+    r.assert_has("STATUS 9");
+}

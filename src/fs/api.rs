@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::bindings as sys;
 use super::cstr;
-use super::guard::{catch, guard};
+use super::guard::{catch, fault_point, guard};
 use super::log::{log, Level};
 use super::module::service;
 use super::stream::Stream;
@@ -23,9 +23,12 @@ pub unsafe extern "C" fn callscreen_api(
         let Some(mut stream) = stream else {
             return sys::SWITCH_STATUS_GENERR;
         };
-        let answer = catch(|| match service() {
-            Some(service) => commands::run(&service, line.as_deref()),
-            None => "-ERR mod_callscreen is not loaded\n".to_string(),
+        let answer = catch(|| {
+            fault_point("api");
+            match service() {
+                Some(service) => commands::run(&service, line.as_deref()),
+                None => "-ERR mod_callscreen is not loaded\n".to_string(),
+            }
         });
         match answer {
             Ok(text) => {

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use super::bindings as sys;
 use super::cstr;
-use super::guard::guard;
+use super::guard::{fault_point, guard};
 use super::log::{log, Level};
 use super::module::service;
 use super::session::Session;
@@ -18,6 +18,7 @@ pub unsafe extern "C" fn callscreen_app(
     data: *const c_char,
 ) {
     guard("callscreen application", (), || {
+        fault_point("app");
         // SAFETY: FreeSWITCH passes the executing session, alive for the
         // whole callback, and a NULL or NUL-terminated data string.
         let (session, data) = unsafe { (Session::from_raw(session), cstr::from_host(data)) };

@@ -24,6 +24,21 @@ pub fn guard<R>(entry: &str, on_panic: R, body: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Test hook: in debug builds only, panics when the environment variable
+/// `CALLSCREEN_FAULT` names this entry point (comma-separated), so the host
+/// tests can prove that a panic never reaches FreeSWITCH. Release builds have
+/// no such hook.
+pub fn fault_point(name: &str) {
+    #[cfg(debug_assertions)]
+    if let Ok(points) = std::env::var("CALLSCREEN_FAULT") {
+        if points.split(',').any(|p| p.trim() == name) {
+            panic!("injected fault at {name}");
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}
+
 /// Runs `body`, turning a panic into its message.
 pub fn catch<R>(body: impl FnOnce() -> R) -> Result<R, String> {
     catch_unwind(AssertUnwindSafe(body)).map_err(|payload| panic_message(payload.as_ref()))

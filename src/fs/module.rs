@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use super::bindings as sys;
-use super::guard::guard;
+use super::guard::{fault_point, guard};
 use super::host;
 use super::host_api;
 use super::log::{log, Level};
@@ -73,6 +73,7 @@ unsafe extern "C" fn callscreen_load(
                 return sys::SWITCH_STATUS_GENERR;
             }
         };
+        fault_point("load");
         let (Some(create_module), Some(create_interface)) = (
             host.switch_loadable_module_create_module_interface,
             host.switch_loadable_module_create_interface,
@@ -143,6 +144,7 @@ unsafe extern "C" fn callscreen_load(
 
 unsafe extern "C" fn callscreen_shutdown() -> sys::switch_status_t {
     guard("shutdown", sys::SWITCH_STATUS_GENERR, || {
+        fault_point("shutdown");
         host::set_completion("del callscreen");
         let service = SERVICE.write().unwrap_or_else(|p| p.into_inner()).take();
         drop(service);
