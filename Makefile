@@ -13,6 +13,8 @@
 # /usr/local/freeswitch. MOD_DIR and CONF_DIR override the install targets.
 
 CARGO ?= cargo
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PKG_CONFIG_PATH := $(PKG_CONFIG_PATH):/usr/local/freeswitch/lib/pkgconfig:/usr/lib/pkgconfig
 export PKG_CONFIG_PATH
 
@@ -66,10 +68,12 @@ demo: build
 
 test: deps
 	$(CARGO) build --lib --bins
-	$(CARGO) test
+	@mkdir -p target
+	$(CARGO) test 2>&1 | tee target/test.log
 	@. ./tests/find-freeswitch.sh; \
 	if [ -n "$$FS_FOUND" ]; then echo "end-to-end tests ran against $$FS_FOUND"; \
 	else echo "*** end-to-end tests SKIPPED: no FreeSWITCH found (set FREESWITCH_PREFIX) ***"; fi
+	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test.log
 
 e2e: deps
 	$(CARGO) build --lib
