@@ -99,7 +99,13 @@ impl Run {
 }
 
 fn run(script: &str) -> Run {
+    run_with_env(&[], script)
+}
+
+/// Runs a script in the stand-in host; a crash of the host fails the test.
+fn run_with_env(env: &[(&str, &str)], script: &str) -> Run {
     let mut child = Command::new(fakeswitch())
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -118,7 +124,7 @@ fn run(script: &str) -> Run {
         .collect();
     assert!(
         out.status.success(),
-        "fakeswitch exited with {} (a crash is a failure):\n{}",
+        "fakeswitch exited with {} (a crash, e.g. a panic crossing into C, is a failure):\n{}",
         out.status,
         lines.join("\n")
     );
@@ -466,31 +472,7 @@ fn the_module_is_linked_nodelete() {
 
 /// Runs a script with `CALLSCREEN_FAULT` set (the debug build's fault hook).
 fn run_with_faults(faults: &str, script: &str) -> Run {
-    let mut child = Command::new(fakeswitch())
-        .env("CALLSCREEN_FAULT", faults)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start fakeswitch");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(script.as_bytes())
-        .expect("write script");
-    let out = child.wait_with_output().expect("fakeswitch output");
-    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    assert!(
-        out.status.success(),
-        "a panic crossed into the host ({}):\n{}",
-        out.status,
-        lines.join("\n")
-    );
-    Run { lines }
+    run_with_env(&[("CALLSCREEN_FAULT", faults)], script)
 }
 
 #[test]
