@@ -124,7 +124,7 @@ fn status(service: &Service) -> String {
             }
             let c = engine.config();
             let _ = writeln!(out, "rules: {}", engine.rule_count());
-            let _ = writeln!(out, "lists: {}", c.lists.len());
+            let _ = writeln!(out, "lists: {}", c.defined_list_count());
             let _ = writeln!(out, "entries: {}", engine.entry_count());
             let _ = writeln!(out, "replies: {}", c.replies.len());
         }

@@ -36,7 +36,7 @@ fn run(args: &[String]) -> Result<String, String> {
             Ok(format!(
                 "{path}: OK: {} rules, {} lists, {} entries, {} replies\n",
                 engine.rule_count(),
-                c.lists.len(),
+                c.defined_list_count(),
                 engine.entry_count(),
                 c.replies.len()
             ))

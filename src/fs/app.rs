@@ -9,7 +9,7 @@ use super::guard::guard;
 use super::log::{log, Level};
 use super::module::service;
 use super::session::Session;
-use crate::engine::CallFacts;
+use crate::engine::{CallEvidence, CallFacts};
 use crate::screening::{plan_call, AppArgs};
 
 /// Called by FreeSWITCH for `<action application="callscreen" data="…"/>`.
@@ -67,6 +67,7 @@ fn screen(session: &Session, data: &str) {
         caller_name: caller_name.as_deref().unwrap_or(""),
         destination: destination.as_deref().unwrap_or(""),
         network_addr: network_addr.as_deref().unwrap_or(""),
+        evidence: CallEvidence::default(),
     };
     let plan = plan_call(&service, &facts, &args, SystemTime::now());
     for (name, value) in &plan.variables {
