@@ -424,9 +424,9 @@ mod tests {
             f.push_str(&r.to_json());
             f.push('\n');
         }
-        by_file
-            .get_mut("ledger-2026-05-01.jsonl")
-            .map(|f| f.push_str("{torn line\n"));
+        if let Some(f) = by_file.get_mut("ledger-2026-05-01.jsonl") {
+            f.push_str("{torn line\n");
+        }
         for (file, text) in by_file {
             std::fs::write(dir.join(file), text).unwrap();
         }

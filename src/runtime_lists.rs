@@ -244,7 +244,7 @@ impl RuntimeLists {
                     .collect::<Vec<_>>()
             })
             .collect();
-        all.sort_by(|a, b| (a.list, a.pattern.to_string()).cmp(&(b.list, b.pattern.to_string())));
+        all.sort_by_key(|e| (e.list, e.pattern.to_string()));
         all
     }
 
