@@ -33,3 +33,19 @@ CS_HOST_FN(int, switch_channel_test_ready,
 		   (switch_channel_t *channel, switch_bool_t check_ready, switch_bool_t check_media))
 CS_HOST_FN(switch_status_t, switch_core_session_execute_application_get_flags,
 		   (switch_core_session_t *session, const char *app, const char *arg, int32_t *flags))
+
+/* events: callscreen::verdict / callscreen::penalty, and the RELOADXML binding */
+CS_HOST_FN(switch_status_t, switch_event_create_subclass_detailed,
+		   (const char *file, const char *func, int line, switch_event_t **event, switch_event_types_t event_id,
+			const char *subclass_name))
+CS_HOST_FN(switch_status_t, switch_event_add_header_string,
+		   (switch_event_t *event, switch_stack_t stack, const char *header_name, const char *data))
+CS_HOST_FN(switch_status_t, switch_event_fire_detailed,
+		   (const char *file, const char *func, int line, switch_event_t **event, void *user_data))
+CS_HOST_FN(void, switch_event_destroy, (switch_event_t **event))
+CS_HOST_FN(switch_status_t, switch_event_reserve_subclass_detailed, (const char *owner, const char *subclass_name))
+CS_HOST_FN(switch_status_t, switch_event_free_subclass_detailed, (const char *owner, const char *subclass_name))
+CS_HOST_FN(switch_status_t, switch_event_bind_removable,
+		   (const char *id, switch_event_types_t event, const char *subclass_name, switch_event_callback_t callback,
+			void *user_data, switch_event_node_t **node))
+CS_HOST_FN(switch_status_t, switch_event_unbind, (switch_event_node_t **node))

@@ -6,17 +6,51 @@ use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use crate::engine::{CallFacts, Engine};
+use crate::runtime_lists::RuntimeList;
 use crate::service::Service;
 use crate::timefmt::iso8601_utc;
 
+mod entries;
+mod json;
+#[cfg(test)]
+mod ops_tests;
+mod stats;
+
+pub use entries::{parse_ttl, ListKind};
+
 /// Usage text, shown with every `-ERR` about the command line.
-pub const USAGE: &str = "usage: callscreen status | reload | check <caller> [<destination>]";
+pub const USAGE: &str = "usage: callscreen status | reload | check <caller> [<destination>]
+       callscreen block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern>
+       callscreen list [block|allow|penalty] [<filter>] | stats [reset] | metrics
+       callscreen report [--since <date|7d>] [--caller <number|prefix*>] [--format text|csv|json]
+       callscreen json <command>   (the answer as one JSON object)";
 
 /// Words offered by fs_cli tab completion, one `switch_console_set_complete` line each.
 pub const COMPLETIONS: &[&str] = &[
     "add callscreen status",
     "add callscreen reload",
     "add callscreen check",
+    "add callscreen block",
+    "add callscreen allow",
+    "add callscreen unblock",
+    "add callscreen unallow",
+    "add callscreen list block",
+    "add callscreen list allow",
+    "add callscreen list penalty",
+    "add callscreen stats reset",
+    "add callscreen metrics",
+    "add callscreen report --since",
+    "add callscreen report --caller",
+    "add callscreen report --format",
+    "add callscreen json status",
+    "add callscreen json check",
+    "add callscreen json list",
+    "add callscreen json stats",
+    "add callscreen json block",
+    "add callscreen json allow",
+    "add callscreen json unblock",
+    "add callscreen json unallow",
+    "add callscreen json reload",
 ];
 
 /// A parsed command line.
@@ -33,6 +67,42 @@ pub enum ApiCommand {
         /// Destination (DID), if given.
         destination: Option<String>,
     },
+    /// `block` / `allow`: add a runtime entry.
+    AddEntry {
+        /// Which runtime list.
+        list: RuntimeList,
+        /// The pattern as typed.
+        pattern: String,
+        /// How long it lasts (`None`: until removed).
+        ttl: Option<std::time::Duration>,
+        /// Free text.
+        note: String,
+    },
+    /// `unblock` / `unallow`: remove a runtime entry.
+    RemoveEntry {
+        /// Which runtime list.
+        list: RuntimeList,
+        /// The pattern as typed.
+        pattern: String,
+    },
+    /// `list [block|allow|penalty] [filter]`.
+    List {
+        /// Which list (`None`: all).
+        kind: Option<ListKind>,
+        /// Only entries whose pattern or note contains this.
+        filter: Option<String>,
+    },
+    /// `stats [reset]`.
+    Stats {
+        /// Start the since-reset counts again.
+        reset: bool,
+    },
+    /// `metrics`: Prometheus text.
+    Metrics,
+    /// `report [options]`: the ledger summarised.
+    Report(Vec<String>),
+    /// `json <command>`: the answer as JSON.
+    Json(Box<ApiCommand>),
 }
 
 /// A command line that is not understood.
@@ -49,6 +119,9 @@ impl ApiCommand {
     /// Parses the text after `callscreen` (NULL from the host arrives as `None`).
     pub fn parse(line: Option<&str>) -> Result<ApiCommand, UsageError> {
         let words: Vec<&str> = line.unwrap_or("").split_whitespace().collect();
+        if let Some(cmd) = entries::parse_ops(&words)? {
+            return Ok(cmd);
+        }
         match words.as_slice() {
             [] => Err(UsageError("missing command".into())),
             ["status"] => Ok(ApiCommand::Status),
@@ -74,8 +147,10 @@ impl ApiCommand {
 
 /// Runs a command line against the service; the text to print.
 pub fn run(service: &Service, line: Option<&str>) -> String {
+    let json = line.is_some_and(|l| l.split_whitespace().next() == Some("json"));
     match ApiCommand::parse(line) {
         Ok(cmd) => execute(service, &cmd),
+        Err(usage) if json => json::error_with_usage(&usage.0, USAGE),
         Err(usage) => usage.to_string(),
     }
 }
@@ -83,6 +158,22 @@ pub fn run(service: &Service, line: Option<&str>) -> String {
 /// Runs a parsed command.
 pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
     match cmd {
+        ApiCommand::Json(inner) => json::execute(service, inner),
+        ApiCommand::AddEntry {
+            list,
+            pattern,
+            ttl,
+            note,
+        } => entries::add(service, *list, pattern, *ttl, note).text(),
+        ApiCommand::RemoveEntry { list, pattern } => {
+            entries::remove(service, *list, pattern).text()
+        }
+        ApiCommand::List { kind, filter } => {
+            entries::list(service, *kind, filter.as_deref()).text()
+        }
+        ApiCommand::Stats { reset } => stats::stats(service, *reset).text(),
+        ApiCommand::Metrics => stats::metrics(service),
+        ApiCommand::Report(args) => stats::report(service, args),
         ApiCommand::Status => status(service),
         ApiCommand::Reload => match service.reload() {
             Ok(s) => format!(
@@ -124,7 +215,7 @@ fn status(service: &Service) -> String {
             }
             let c = engine.config();
             let _ = writeln!(out, "rules: {}", engine.rule_count());
-            let _ = writeln!(out, "lists: {}", c.lists.len());
+            let _ = writeln!(out, "lists: {}", c.defined_list_count());
             let _ = writeln!(out, "entries: {}", engine.entry_count());
             let _ = writeln!(out, "replies: {}", c.replies.len());
         }
@@ -152,6 +243,7 @@ fn status(service: &Service) -> String {
         load(&s.reloads_ok),
         load(&s.reloads_failed)
     );
+    stats::status_operations(service, &mut out);
     let _ = writeln!(out, "abi: {}", env!("CALLSCREEN_ABI_CHECK"));
     out
 }

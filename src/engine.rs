@@ -4,11 +4,13 @@
 //! normalised on the stack, lists are hash sets and tries, and the verdict
 //! borrows rule and reply from the engine.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::config::{Action, CallerClass, Config, Reply, Rule};
 use crate::number_set::{NumberSet, SetMatch};
 use crate::numbers::Caller;
+use crate::runtime_lists::{RuntimeList, RuntimeLists};
 use crate::verdict::{Reason, Verdict};
 
 /// What the engine needs to know about a call.
@@ -22,6 +24,27 @@ pub struct CallFacts<'a> {
     pub destination: &'a str,
     /// Address the call came from.
     pub network_addr: &'a str,
+    /// Evidence about the call that the engine does not decide on but the
+    /// ledger and events record (call UUID, SIP headers).
+    pub evidence: CallEvidence<'a>,
+}
+
+/// What the channel says about a call besides the numbers: recorded in the
+/// ledger and the `callscreen::verdict` event, never matched by rules.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallEvidence<'a> {
+    /// The call's UUID.
+    pub uuid: &'a str,
+    /// SIP Call-ID (`sip_call_id`).
+    pub sip_call_id: &'a str,
+    /// SIP User-Agent (`sip_user_agent`).
+    pub user_agent: &'a str,
+    /// P-Asserted-Identity, when present.
+    pub p_asserted_identity: &'a str,
+    /// STIR/SHAKEN verification status (`sip_verstat`), when present.
+    pub verstat: &'a str,
+    /// The SIP profile (or endpoint) the call came in on.
+    pub sip_profile: &'a str,
 }
 
 /// One line of an explanation: what a rule made of the call.
@@ -40,17 +63,48 @@ pub struct TraceStep {
 pub struct Engine {
     config: Config,
     sets: Vec<NumberSet>,
+    /// For each list: the runtime list it stands for, if it is one.
+    runtime_slots: Vec<Option<RuntimeList>>,
+    /// Entries added at run time; shared with the service, outlives reloads.
+    runtime: Arc<RuntimeLists>,
 }
 
 impl Engine {
-    /// Compiles a validated config.
+    /// Compiles a validated config, with empty runtime lists of its own.
     pub fn new(config: Config) -> Engine {
+        Engine::with_runtime(config, Arc::new(RuntimeLists::new()))
+    }
+
+    /// Compiles a validated config whose `runtime-block` / `runtime-allow`
+    /// lists are read from `runtime` (the service's store).
+    pub fn with_runtime(config: Config, runtime: Arc<RuntimeLists>) -> Engine {
         let sets = config
             .lists
             .iter()
             .map(|l| NumberSet::build(&l.patterns))
             .collect();
-        Engine { config, sets }
+        let runtime_slots = config
+            .lists
+            .iter()
+            .map(|l| RuntimeList::from_name(&l.name))
+            .collect();
+        Engine {
+            config,
+            sets,
+            runtime_slots,
+            runtime,
+        }
+    }
+
+    /// Whether some rule names this runtime list (else its entries do nothing).
+    pub fn uses_runtime_list(&self, list: RuntimeList) -> bool {
+        self.config.rules.iter().any(|r| {
+            r.caller_in
+                .iter()
+                .chain(&r.caller_not_in)
+                .chain(&r.destination_in)
+                .any(|&i| self.runtime_slots[i] == Some(list))
+        })
     }
 
     /// The config this engine was built from.
@@ -83,7 +137,7 @@ impl Engine {
     fn decide(
         &self,
         call: &CallFacts<'_>,
-        _now: SystemTime,
+        now: SystemTime,
         mut trace: Option<&mut Vec<TraceStep>>,
     ) -> Verdict<'_> {
         let plan = &self.config.numbering;
@@ -91,7 +145,7 @@ impl Engine {
         let destination = plan.classify(call.destination);
 
         for rule in &self.config.rules {
-            let outcome = self.evaluate(rule, caller, destination, trace.is_some());
+            let outcome = self.evaluate(rule, caller, destination, now, trace.is_some());
             if let Some(t) = trace.as_deref_mut() {
                 t.push(TraceStep {
                     rule: rule.name.clone(),
@@ -131,14 +185,25 @@ impl Engine {
         &self.config.replies[index]
     }
 
-    fn in_any(&self, lists: &[usize], who: Caller) -> Option<(usize, SetMatch)> {
+    fn in_any(&self, lists: &[usize], who: Caller, now: SystemTime) -> Option<(usize, SetMatch)> {
         let number = who.number()?;
-        lists
-            .iter()
-            .find_map(|&i| self.sets[i].find(number).map(|m| (i, m)))
+        lists.iter().find_map(|&i| {
+            match self.runtime_slots[i] {
+                Some(list) => self.runtime.find(list, number, now),
+                None => self.sets[i].find(number),
+            }
+            .map(|m| (i, m))
+        })
     }
 
-    fn evaluate(&self, rule: &Rule, caller: Caller, destination: Caller, explain: bool) -> Outcome {
+    fn evaluate(
+        &self,
+        rule: &Rule,
+        caller: Caller,
+        destination: Caller,
+        now: SystemTime,
+        explain: bool,
+    ) -> Outcome {
         let lists = &self.config.lists;
         let describe = |text: &dyn Fn() -> String| if explain { text() } else { String::new() };
 
@@ -154,7 +219,7 @@ impl Engine {
                 }));
             }
         }
-        if !rule.caller_in.is_empty() && self.in_any(&rule.caller_in, caller).is_none() {
+        if !rule.caller_in.is_empty() && self.in_any(&rule.caller_in, caller, now).is_none() {
             return Outcome::fail(describe(&|| {
                 format!(
                     "caller {caller} is not in {}",
@@ -162,13 +227,15 @@ impl Engine {
                 )
             }));
         }
-        if let Some((i, _)) = self.in_any(&rule.caller_not_in, caller) {
+        if let Some((i, _)) = self.in_any(&rule.caller_not_in, caller, now) {
             return Outcome::fail(describe(&|| {
                 format!("caller {caller} is in {}", lists[i].name)
             }));
         }
         if !rule.destination_in.is_empty()
-            && self.in_any(&rule.destination_in, destination).is_none()
+            && self
+                .in_any(&rule.destination_in, destination, now)
+                .is_none()
         {
             return Outcome::fail(describe(&|| {
                 format!(
@@ -179,17 +246,23 @@ impl Engine {
         }
         Outcome {
             matched: true,
-            detail: describe(&|| self.why_matched(rule, caller, destination)),
+            detail: describe(&|| self.why_matched(rule, caller, destination, now)),
         }
     }
 
-    fn why_matched(&self, rule: &Rule, caller: Caller, destination: Caller) -> String {
+    fn why_matched(
+        &self,
+        rule: &Rule,
+        caller: Caller,
+        destination: Caller,
+        now: SystemTime,
+    ) -> String {
         let lists = &self.config.lists;
         let mut parts = Vec::new();
         if let Some(class) = rule.caller_is {
             parts.push(format!("caller is {class:?}").to_lowercase());
         }
-        if let Some((i, m)) = self.in_any(&rule.caller_in, caller) {
+        if let Some((i, m)) = self.in_any(&rule.caller_in, caller, now) {
             parts.push(match m {
                 SetMatch::Exact => format!("caller {caller} is listed in {}", lists[i].name),
                 SetMatch::Prefix(n) => format!(
@@ -208,7 +281,7 @@ impl Engine {
                 names(lists, &rule.caller_not_in)
             ));
         }
-        if let Some((i, _)) = self.in_any(&rule.destination_in, destination) {
+        if let Some((i, _)) = self.in_any(&rule.destination_in, destination, now) {
             parts.push(format!("destination {destination} is in {}", lists[i].name));
         }
         if parts.is_empty() {
@@ -367,5 +440,66 @@ rules:
         let e = engine();
         assert_eq!(e.rule_count(), 4);
         assert_eq!(e.entry_count(), 4);
+    }
+
+    #[test]
+    fn runtime_entries_win_or_lose_by_rule_order() {
+        use crate::pattern::Pattern;
+        use crate::runtime_lists::RuntimeEntry;
+        use std::time::Duration;
+        let yaml = "lists:\n  family: [\"+8613800138000\"]\nrules:\n  - name: family\n    caller_in: family\n    action: allow\n  - name: blocked-at-runtime\n    caller_in: runtime-block\n    action: block\n  - name: allowed-at-runtime\n    caller_in: runtime-allow\n    action: allow\n";
+        let runtime = Arc::new(RuntimeLists::new());
+        let e = Engine::with_runtime(
+            Config::parse(yaml, Path::new("t.yaml")).unwrap(),
+            runtime.clone(),
+        );
+        let now = SystemTime::now();
+        let plan = crate::numbers::NumberPlan::default();
+        for (list, text) in [
+            (RuntimeList::Block, "+86138*"),
+            (RuntimeList::Allow, "+8613900139000"),
+            (RuntimeList::Block, "+8613900139000"),
+        ] {
+            runtime
+                .insert(RuntimeEntry {
+                    list,
+                    pattern: Pattern::parse(text, &plan).unwrap(),
+                    added: now,
+                    expires: Some(now + Duration::from_secs(60)),
+                    note: String::new(),
+                })
+                .unwrap();
+        }
+        // family is above the runtime block list: it wins.
+        assert_eq!(
+            e.screen(&call("13800138000", ""), now).rule_name(),
+            "family"
+        );
+        let v = e.screen(&call("13800138001", ""), now);
+        assert_eq!(
+            (v.action, v.rule_name()),
+            (Action::Block, "blocked-at-runtime")
+        );
+        // runtime-block comes before runtime-allow in this file.
+        assert_eq!(
+            e.screen(&call("13900139000", ""), now).rule_name(),
+            "blocked-at-runtime"
+        );
+        let (_, trace) = e.explain(&call("13800138001", ""), now);
+        assert!(
+            trace[1]
+                .detail
+                .contains("matches prefix +86138 of runtime-block"),
+            "{}",
+            trace[1].detail
+        );
+        // Expired entries stop matching without anyone removing them.
+        let later = now + Duration::from_secs(61);
+        assert_eq!(
+            e.screen(&call("13800138001", ""), later).rule_name(),
+            "default"
+        );
+        assert!(e.uses_runtime_list(RuntimeList::Allow));
+        assert!(!engine().uses_runtime_list(RuntimeList::Block));
     }
 }

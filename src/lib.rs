@@ -8,12 +8,22 @@
 pub mod causes;
 pub mod commands;
 pub mod config;
+pub mod durations;
 pub mod engine;
+pub mod events;
+pub mod journal;
+pub mod ledger;
+pub mod maintenance;
+pub mod metrics;
 pub mod number_set;
 pub mod numbers;
+pub mod ops;
 pub mod pattern;
+pub mod report;
+pub mod runtime_lists;
 pub mod screening;
 pub mod service;
+pub mod state_store;
 pub mod timefmt;
 pub mod verdict;
 

@@ -74,8 +74,11 @@ pub fn plan_call(
             ),
         };
     };
+    let started = std::time::Instant::now();
     let verdict = engine.screen(facts, now);
+    let took = started.elapsed();
     service.record(&verdict);
+    service.observe(facts, &verdict, args.advise, now, took);
 
     let mut variables = vec![
         (VAR_VERDICT, verdict.action.as_str().to_string()),

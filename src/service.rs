@@ -3,11 +3,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
 
-use crate::config::{Action, Config, ConfigError};
-use crate::engine::Engine;
+use crate::config::{Action, Config, ConfigError, Operations};
+use crate::engine::{CallFacts, Engine};
+use crate::events::{verdict_headers, VERDICT_SUBCLASS};
+use crate::ledger::LedgerRecord;
+use crate::maintenance::Maintenance;
+use crate::ops::{LogLevel, Ops, ReloadInfo, StartOptions};
 use crate::verdict::Verdict;
 
 /// What a successful (re)load produced.
@@ -27,7 +31,7 @@ impl LoadSummary {
     fn of(engine: &Engine) -> LoadSummary {
         LoadSummary {
             rules: engine.rule_count(),
-            lists: engine.config().lists.len(),
+            lists: engine.config().defined_list_count(),
             entries: engine.entry_count(),
             replies: engine.config().replies.len(),
         }
@@ -66,6 +70,9 @@ pub struct Service {
     current: RwLock<Current>,
     /// Counters.
     pub stats: Stats,
+    /// Runtime lists, durable state, ledger, metrics, hooks (survive reloads).
+    pub ops: Ops,
+    maintenance: Mutex<Option<Maintenance>>,
 }
 
 impl Service {
@@ -73,6 +80,16 @@ impl Service {
     /// the service running without one (calls are let through, marked
     /// `error`); the error is returned for the log and kept for `status`.
     pub fn start(path: &Path) -> (Service, Result<LoadSummary, ConfigError>) {
+        Service::start_with(path, StartOptions::default())
+    }
+
+    /// Starts as [`Service::start`], with the host's defaults and hooks: the
+    /// state directory is opened and its journal replayed, and the ledger
+    /// writer thread is started (joined by [`Service::shutdown`]).
+    pub fn start_with(
+        path: &Path,
+        options: StartOptions,
+    ) -> (Service, Result<LoadSummary, ConfigError>) {
         let service = Service {
             config_path: path.to_path_buf(),
             started_at: SystemTime::now(),
@@ -82,20 +99,115 @@ impl Service {
                 loaded_at: None,
             }),
             stats: Stats::default(),
+            ops: Ops::new(options),
+            maintenance: Mutex::new(None),
         };
         let result = service.load_and_swap();
+        let settings = service.operations();
+        service.ops.open_state(&settings, SystemTime::now());
+        service.ops.apply(&settings);
         (service, result)
+    }
+
+    /// Starts the background thread (reloadxml / file-change reloads,
+    /// expiry sweeps, compaction). The module calls this after load.
+    pub fn start_background(self: &Arc<Self>) -> std::io::Result<()> {
+        let m = Maintenance::start(Arc::downgrade(self))?;
+        *self.maintenance.lock().unwrap_or_else(|p| p.into_inner()) = Some(m);
+        Ok(())
+    }
+
+    /// Stops and joins every thread the service started (the background
+    /// thread and the ledger writer, after it has written what is queued).
+    pub fn shutdown(&self) {
+        let m = self
+            .maintenance
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut m) = m {
+            m.stop();
+        }
+        self.ops.shutdown();
+    }
+
+    /// Asks for a reload from another thread (FreeSWITCH's `reloadxml`):
+    /// done by the background thread, or here if it is not running.
+    pub fn request_reload(&self, source: &str) {
+        let guard = self.maintenance.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            Some(m) => m.request_reload(source),
+            None => {
+                drop(guard);
+                let _ = self.reload_from(source); // logged by reload_from
+            }
+        }
+    }
+
+    /// Reloads and logs the outcome, naming what asked for it.
+    pub fn reload_from(&self, source: &str) -> Result<LoadSummary, ConfigError> {
+        let result = self.reload_as(source);
+        match &result {
+            Ok(s) => self.ops.log(
+                LogLevel::Notice,
+                &format!(
+                    "mod_callscreen: reloaded {} ({source}): {} rules, {} lists, {} entries",
+                    self.config_path.display(),
+                    s.rules,
+                    s.lists,
+                    s.entries
+                ),
+            ),
+            Err(e) => self.ops.log(
+                LogLevel::Error,
+                &format!("mod_callscreen: reload ({source}) failed, running config kept: {e}"),
+            ),
+        }
+        result
+    }
+
+    /// The operations settings of the running config (defaults without one).
+    pub fn operations(&self) -> Operations {
+        self.engine()
+            .map(|e| e.config().operations.clone())
+            .unwrap_or_default()
+    }
+
+    /// How often watched files are checked, when watching is on.
+    pub fn watch_interval(&self) -> Option<Duration> {
+        let engine = self.engine()?;
+        let w = &engine.config().operations.watch;
+        w.enabled.then_some(w.interval)
     }
 
     /// Re-reads the config file. On success the new engine replaces the old
     /// one atomically; on failure the running config stays as it was.
     pub fn reload(&self) -> Result<LoadSummary, ConfigError> {
+        self.reload_as("fs_cli")
+    }
+
+    fn reload_as(&self, source: &str) -> Result<LoadSummary, ConfigError> {
         let result = self.load_and_swap();
         let counter = match result {
             Ok(_) => &self.stats.reloads_ok,
             Err(_) => &self.stats.reloads_failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if result.is_ok() {
+            self.ops.apply(&self.operations());
+        }
+        self.ops.note_reload(ReloadInfo {
+            at: SystemTime::now(),
+            source: source.to_string(),
+            ok: result.is_ok(),
+            message: match &result {
+                Ok(s) => format!(
+                    "{} rules, {} lists, {} entries",
+                    s.rules, s.lists, s.entries
+                ),
+                Err(e) => e.to_string(),
+            },
+        });
         result
     }
 
@@ -103,7 +215,7 @@ impl Service {
         // Parse and compile outside the lock: calls keep using the old engine.
         match Config::load(&self.config_path) {
             Ok(config) => {
-                let engine = Arc::new(Engine::new(config));
+                let engine = Arc::new(Engine::with_runtime(config, self.ops.runtime.clone()));
                 let summary = LoadSummary::of(&engine);
                 let mut current = self.write();
                 current.engine = Some(engine);
@@ -165,6 +277,48 @@ impl Service {
     pub fn record_error(&self) {
         self.stats.screened.fetch_add(1, Ordering::Relaxed);
         self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        self.ops.metrics.verdict.inc("error");
+    }
+
+    /// Records a decision off the call's critical path: metrics, the
+    /// ledger (a non-blocking queue push) and the `callscreen::verdict`
+    /// event. `took` is how long the decision took.
+    pub fn observe(
+        &self,
+        facts: &CallFacts<'_>,
+        verdict: &Verdict<'_>,
+        advised: bool,
+        now: SystemTime,
+        took: Duration,
+    ) {
+        self.ops.metrics.record(
+            verdict.action.as_str(),
+            verdict.rule_name(),
+            verdict.reason.as_str(),
+            verdict.reply_name(),
+            took,
+        );
+        let record = LedgerRecord::of(facts, verdict, advised, now);
+        if self.ops.verdict_events() {
+            let outcome = record.as_ref().map_or("allowed", |r| r.outcome.as_str());
+            self.ops.fire(
+                VERDICT_SUBCLASS,
+                &verdict_headers(facts, verdict, outcome, advised, took),
+            );
+            self.ops
+                .metrics
+                .events_fired
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(record) = record {
+            self.ops.ledger_record(record);
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 

@@ -155,6 +155,17 @@ impl ConfDir {
             self.0.display()
         )
     }
+
+    /// As `preamble`, with `$${db_dir}` set: runtime state and the ledger
+    /// live under `<dir>/db/callscreen`.
+    fn preamble_with_db(&self) -> String {
+        format!(
+            "dlopen {}\nglobal conf_dir {}\nglobal db_dir {}\nload\n",
+            module_path().display(),
+            self.0.display(),
+            self.0.join("db").display()
+        )
+    }
 }
 
 impl Drop for ConfDir {
@@ -193,11 +204,15 @@ fn load_registers_the_app_the_api_and_tab_completion() {
     r.assert_has("STATUS 0");
     r.assert_has("REGISTERED app callscreen syntax=[advise]");
     r.assert_has(
-        "REGISTERED api callscreen syntax=status | reload | check <caller> [<destination>]",
+        "REGISTERED api callscreen syntax=[json] status | reload | check <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]",
     );
-    r.assert_has("COMPLETE add callscreen status");
-    r.assert_has("COMPLETE add callscreen reload");
-    r.assert_has("COMPLETE add callscreen check");
+    for line in mod_callscreen::commands::COMPLETIONS {
+        r.assert_has(&format!("COMPLETE {line}"));
+    }
+    r.assert_has("COMPLETE add callscreen list penalty");
+    r.assert_has("RESERVE mod_callscreen callscreen::verdict");
+    r.assert_has("RESERVE mod_callscreen callscreen::penalty");
+    r.assert_has("BIND mod_callscreen 56");
     r.assert_has(&format!(
         "LOG INFO - fmt=%.*s\\n text=mod_callscreen: loaded {}: 3 rules, 2 lists, 3 entries",
         conf.yaml().display()
@@ -212,7 +227,12 @@ fn a_listed_caller_is_hung_up_with_the_rule_cause_and_variables_are_set() {
         conf.preamble()
     );
     let r = run(&script);
-    let call = r.after("call");
+    // The verdict event's lines are checked in their own test.
+    let call: Vec<&str> = r
+        .after("call")
+        .into_iter()
+        .filter(|l| !l.starts_with("EVENT"))
+        .collect();
     assert_eq!(
         &call[..6],
         &[
@@ -519,4 +539,276 @@ fn a_panic_in_any_entry_point_is_logged_crit_and_becomes_a_failure_status() {
         r.text()
     );
     r.assert_has("STATUS 9");
+}
+
+const OPS_CONFIG: &str = r#"
+numbering:
+  country_code: "86"
+lists:
+  family: ["+8613800138000"]
+replies:
+  busy: { kind: reject, cause: USER_BUSY }
+rules:
+  - name: family
+    caller_in: family
+    action: allow
+  - name: allowed-at-runtime
+    caller_in: runtime-allow
+    action: allow
+  - name: blocked-at-runtime
+    caller_in: runtime-block
+    action: block
+    reply: busy
+ledger:
+  fsync: always
+"#;
+
+fn api_block(r: &Run, marker: &str) -> Vec<String> {
+    r.after(marker)
+        .iter()
+        .filter_map(|l| l.strip_prefix("API| "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_ops_command_answers_through_the_host() {
+    let conf = ConfDir::new("ops-commands", OPS_CONFIG);
+    let script = format!(
+        "{}api block 0170* 2h marketing pool\napi allow +8617011111111\napi list\napi list block pool\napi json list allow\napi check 17012345678\napi check 17011111111\nvar caller_id_number 17012345678\ncall\napi stats\napi stats reset\napi stats\napi metrics\napi report\napi report --format csv\napi json status\napi unblock +86170*\napi unblock +86170*\napi unallow 17011111111\napi list penalty\napi block\napi status\nshutdown\n",
+        conf.preamble_with_db()
+    );
+    let r = run(&script);
+    let b = api_block(&r, "api block 0170* 2h marketing pool");
+    assert!(
+        b[0].starts_with("+OK added +86170* to runtime-block (expires ")
+            && b[0].ends_with("(in 2h)), note: marketing pool"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        api_block(&r, "api allow +8617011111111")[0],
+        "+OK added +8617011111111 to runtime-allow (expires never)"
+    );
+    let list = api_block(&r, "api list");
+    assert_eq!(list[0], "+OK 2 entries");
+    assert!(
+        list.iter().any(|l| l.starts_with("runtime-block  +86170*")),
+        "{list:?}"
+    );
+    assert_eq!(api_block(&r, "api list block pool")[0], "+OK 1 entries");
+    let json: serde_json::Value =
+        serde_json::from_str(&api_block(&r, "api json list allow")[0]).unwrap();
+    assert_eq!(json["entries"][0]["pattern"], "+8617011111111");
+    assert!(
+        api_block(&r, "api check 17012345678").contains(&"rule: blocked-at-runtime".to_string())
+    );
+    assert!(
+        api_block(&r, "api check 17011111111").contains(&"rule: allowed-at-runtime".to_string())
+    );
+    let call = r.after("call");
+    assert!(call.contains(&"HANGUP USER_BUSY"), "{}", r.text());
+
+    let stats = api_block(&r, "api stats");
+    assert!(
+        stats.contains(&"calls: 1 (since reset 1)".to_string()),
+        "{stats:?}"
+    );
+    assert!(api_block(&r, "api stats reset")[0].starts_with("+OK counters reset at "));
+    let metrics = api_block(&r, "api metrics");
+    assert!(metrics[0].starts_with("# +OK"), "{metrics:?}");
+    assert!(metrics
+        .contains(&"callscreen_calls_by_rule_total{rule=\"blocked-at-runtime\"} 1".to_string()));
+    assert!(metrics.contains(&"callscreen_ledger_dropped_total 0".to_string()));
+    let report = api_block(&r, "api report");
+    assert_eq!(report[0], "+OK");
+    assert!(
+        report.iter().any(|l| l.starts_with("+8617012345678 ")),
+        "{report:?}"
+    );
+    let csv = api_block(&r, "api report --format csv");
+    assert!(
+        csv.iter()
+            .any(|l| l.starts_with("caller,+8617012345678,1,1,")),
+        "{csv:?}"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&api_block(&r, "api json status")[0]).unwrap();
+    assert_eq!(status["runtime_entries"]["block"], 1);
+    assert_eq!(status["ledger"]["written"], 1);
+    assert_eq!(status["ledger"]["dropped"], 0);
+    let unblock = r.after("api unblock +86170*");
+    assert_eq!(unblock[0], "API| +OK removed +86170* from runtime-block");
+    assert!(
+        r.lines
+            .contains(&"API| -ERR +86170* is not in runtime-block".to_string()),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        api_block(&r, "api unallow 17011111111")[0],
+        "+OK removed +8617011111111 from runtime-allow"
+    );
+    assert!(api_block(&r, "api list penalty")
+        .iter()
+        .any(|l| l.contains("no penalty box")));
+    let bad = api_block(&r, "api block");
+    assert!(
+        bad[0].starts_with("-ERR block needs a number or prefix"),
+        "{bad:?}"
+    );
+    assert!(bad[1].starts_with("usage: callscreen"), "{bad:?}");
+    let status = api_block(&r, "api status");
+    assert!(
+        status
+            .iter()
+            .any(|l| l.starts_with("runtime entries: runtime-block 0, runtime-allow 0 (journal ")),
+        "{status:?}"
+    );
+    assert!(
+        status.iter().any(|l| l.starts_with("ledger: ")
+            && l.contains("(fsync always): written 1, queue 0/4096, dropped 0, failed 0")),
+        "{status:?}"
+    );
+    // The ledger line is on disk, with the call's evidence.
+    let ledger_dir = conf.0.join("db/callscreen/ledger");
+    let text: String = std::fs::read_dir(&ledger_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(line["caller_number"], "17012345678");
+    assert_eq!(line["rule"], "blocked-at-runtime");
+    assert_eq!(line["outcome"], "blocked");
+    r.assert_lacks_prefix("NONCONSTANT-STREAM-FORMAT");
+}
+
+#[test]
+fn a_screened_call_fires_a_verdict_event_with_its_evidence() {
+    let conf = ConfDir::new("events", CONFIG);
+    let script = format!(
+        "{}var uuid 1111-2222\nvar caller_id_number 017012345678\nvar caller_id_name Robo%n\nvar destination_number 4000\nvar network_addr 192.0.2.7\nvar sip_call_id abc@192.0.2.7\nvar sip_user_agent Dialer/1.0\nvar sip_h_P-Asserted-Identity <sip:+8617012345678@carrier>\nvar sip_verstat TN-Validation-Passed\ncall\nvar caller_id_number 13800138000\ncall\n",
+        conf.preamble()
+    );
+    let r = run(&script);
+    let first: Vec<&str> = r.after("call").to_vec();
+    let event_at = first
+        .iter()
+        .position(|l| *l == "EVENT callscreen::verdict")
+        .unwrap_or_else(|| panic!("no verdict event:\n{}", r.text()));
+    let headers: Vec<&str> = first[event_at + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("EVENT-HEADER "))
+        .copied()
+        .collect();
+    for want in [
+        "EVENT-HEADER Unique-ID: 1111-2222",
+        "EVENT-HEADER Callscreen-Verdict: block",
+        "EVENT-HEADER Callscreen-Outcome: blocked",
+        "EVENT-HEADER Callscreen-Rule: virtual-operators",
+        "EVENT-HEADER Callscreen-Reason: list",
+        "EVENT-HEADER Callscreen-Reply: busy",
+        "EVENT-HEADER Callscreen-Advise: false",
+        "EVENT-HEADER Callscreen-Caller: +8617012345678",
+        "EVENT-HEADER Callscreen-Caller-Number: 017012345678",
+        "EVENT-HEADER Callscreen-Caller-Name: Robo%n",
+        "EVENT-HEADER Callscreen-Destination-Number: 4000",
+        "EVENT-HEADER Callscreen-Network-Addr: 192.0.2.7",
+        "EVENT-HEADER Callscreen-SIP-Call-ID: abc@192.0.2.7",
+        "EVENT-HEADER Callscreen-User-Agent: Dialer/1.0",
+        "EVENT-HEADER Callscreen-P-Asserted-Identity: <sip:+8617012345678@carrier>",
+        "EVENT-HEADER Callscreen-Verstat: TN-Validation-Passed",
+    ] {
+        assert!(headers.contains(&want), "missing {want} in {headers:?}");
+    }
+    assert!(headers
+        .iter()
+        .any(|h| h.starts_with("EVENT-HEADER Callscreen-Decision-Usec: ")));
+    // The event is fired before the hangup, for every call, allowed ones too.
+    let hangup_at = first.iter().position(|l| l.starts_with("HANGUP")).unwrap();
+    assert!(event_at < hangup_at);
+    assert_eq!(
+        r.lines
+            .iter()
+            .filter(|l| *l == "EVENT callscreen::verdict")
+            .count(),
+        2
+    );
+    r.assert_has("EVENT-HEADER Callscreen-Outcome: allowed");
+    r.assert_lacks_prefix("EVENT-CREATE-REFUSED");
+}
+
+#[test]
+fn reloadxml_reloads_and_shutdown_unbinds_and_joins() {
+    let conf = ConfDir::new("reloadxml", CONFIG);
+    let replacement = conf.0.join("replacement.yaml");
+    std::fs::write(
+        &replacement,
+        "rules:\n  - name: everyone\n    action: block\n",
+    )
+    .unwrap();
+    // Load, change the YAML, deliver RELOADXML, give the background thread
+    // time to reload, then place a call under the new rules.
+    let script = format!(
+        "{}copy {} {}\nreloadxml\nsleep 500\napi json status\nvar caller_id_number +12025550123\ncall\nshutdown\n",
+        conf.preamble_with_db(),
+        replacement.display(),
+        conf.yaml().display()
+    );
+    let r = run(&script);
+    r.assert_has("COPIED yes");
+    r.assert_has("RELOADXML-DELIVERED 1");
+    assert!(
+        r.lines
+            .iter()
+            .any(|l| l.contains("mod_callscreen: reloaded ") && l.contains("(reloadxml)")),
+        "{}",
+        r.text()
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&api_block(&r, "api json status")[0]).unwrap();
+    assert_eq!(status["rules"], 1);
+    assert_eq!(status["last_reload"]["source"], "reloadxml");
+    assert_eq!(status["last_reload"]["ok"], true);
+    r.assert_has("SET callscreen_rule=everyone");
+    let shutdown = r.after("shutdown");
+    assert!(
+        shutdown.contains(&"UNBIND mod_callscreen 56"),
+        "{}",
+        r.text()
+    );
+    assert!(shutdown.contains(&"FREE-SUBCLASS mod_callscreen callscreen::verdict"));
+    assert!(
+        !shutdown.iter().any(|l| l.starts_with("STILL-BOUND")),
+        "{}",
+        r.text()
+    );
+    assert!(shutdown.contains(&"STATUS 0"));
+}
+
+#[test]
+fn runtime_entries_survive_unload_and_load_again() {
+    let conf = ConfDir::new("durable", OPS_CONFIG);
+    let module = module_path();
+    let script = format!(
+        "{pre}api block +86171* 1d kept\nshutdown\ndlclose\ndlopen {m}\nload\napi list block\nvar caller_id_number 17112345678\ncall\nshutdown\n",
+        pre = conf.preamble_with_db(),
+        m = module.display()
+    );
+    let r = run(&script);
+    let list = api_block(&r, "api list block");
+    assert_eq!(list[0], "+OK 1 entries", "{}", r.text());
+    assert!(
+        list[2].contains("+86171*") && list[2].ends_with("kept"),
+        "{list:?}"
+    );
+    r.assert_has("SET callscreen_rule=blocked-at-runtime");
+    assert!(
+        r.lines
+            .iter()
+            .any(|l| l.contains("1 runtime entries restored")),
+        "{}",
+        r.text()
+    );
 }

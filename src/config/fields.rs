@@ -112,6 +112,25 @@ impl<'de> Deserialize<'de> for ListName {
     }
 }
 
+/// A list's name where it is defined (`lists:` keys): the runtime list
+/// names are reserved.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct DefinedListName(pub(super) String);
+
+impl<'de> Deserialize<'de> for DefinedListName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, "a list name", |name| {
+            if crate::runtime_lists::is_runtime_list(name) {
+                Err(format!(
+                    "{name} is reserved: it holds the entries added with `callscreen block|allow` and cannot be defined here"
+                ))
+            } else {
+                Ok(DefinedListName(name.to_string()))
+            }
+        })
+    }
+}
+
 /// A reference to a reply defined in `replies:` (or the built-in one).
 pub(super) struct ReplyName(pub(super) String);
 

@@ -18,9 +18,16 @@ use crate::pattern::Pattern;
 
 mod context;
 mod fields;
+mod operations;
+
+pub use operations::{
+    parse_size, EventOptions, LedgerOptions, Operations, StateOptions, WatchOptions,
+};
 
 use context::{with_context, ParseContext};
-use fields::{CauseName, Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName};
+use fields::{
+    CauseName, DefinedListName, Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName,
+};
 
 /// A config that could not be used, with where and why.
 #[derive(Debug)]
@@ -165,6 +172,8 @@ pub struct Config {
     pub default_action: Action,
     /// Reply of a blocking rule that names none.
     pub default_reply: usize,
+    /// State, ledger, events and file watching (`state:`, `ledger:`, `events:`, `watch:`).
+    pub operations: Operations,
 }
 
 /// The reply every config has, used when nothing else is said.
@@ -191,7 +200,8 @@ impl Config {
             serde_yaml::from_str(text).map_err(invalid)?
         };
         let numbering = outline.numbering.map(NumberPlan::from).unwrap_or_default();
-        let list_names: BTreeSet<String> = outline.lists.keys().cloned().collect();
+        let mut list_names: BTreeSet<String> = outline.lists.keys().map(|k| k.0.clone()).collect();
+        list_names.extend(crate::runtime_lists::RuntimeList::ALL.map(|l| l.name().to_string()));
         let mut reply_names: BTreeSet<String> = outline.replies.keys().cloned().collect();
         reply_names.insert(BUILTIN_REPLY.to_string());
 
@@ -212,6 +222,14 @@ impl Config {
         .map_err(invalid)?;
 
         Ok(file.resolve(path.to_path_buf(), numbering))
+    }
+
+    /// Number of lists defined in the file (the runtime lists not counted).
+    pub fn defined_list_count(&self) -> usize {
+        self.lists
+            .iter()
+            .filter(|l| !crate::runtime_lists::is_runtime_list(&l.name))
+            .count()
     }
 
     /// Total number of list entries.
@@ -245,7 +263,7 @@ struct Outline {
     #[serde(default)]
     numbering: Option<NumberingSpec>,
     #[serde(default)]
-    lists: BTreeMap<String, IgnoredAny>,
+    lists: BTreeMap<DefinedListName, IgnoredAny>,
     #[serde(default)]
     replies: BTreeMap<String, IgnoredAny>,
 }
@@ -293,6 +311,14 @@ struct FileSpec {
     rules: Vec<RuleSpec>,
     #[serde(default)]
     defaults: DefaultsSpec,
+    #[serde(default)]
+    state: Option<operations::StateSpec>,
+    #[serde(default)]
+    ledger: Option<operations::LedgerSpec>,
+    #[serde(default)]
+    events: Option<operations::EventsSpec>,
+    #[serde(default)]
+    watch: Option<operations::WatchSpec>,
 }
 
 #[derive(Deserialize)]
@@ -351,7 +377,7 @@ enum ReplyKindName {
 /// A list entry, parsed with the file's numbering plan.
 impl FileSpec {
     fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Config {
-        let lists: Vec<List> = self
+        let mut lists: Vec<List> = self
             .lists
             .into_iter()
             .map(|(name, entries)| List {
@@ -359,6 +385,19 @@ impl FileSpec {
                 patterns: entries.into_iter().map(|e| e.0).collect(),
             })
             .collect();
+        // Always defined, always empty here: the engine reads them from the
+        // runtime store (src/runtime_lists.rs).
+        lists.extend(crate::runtime_lists::RuntimeList::ALL.map(|l| List {
+            name: l.name().to_string(),
+            patterns: Vec::new(),
+        }));
+        let operations = operations::OperationsSpec {
+            state: self.state,
+            ledger: self.ledger,
+            events: self.events,
+            watch: self.watch,
+        }
+        .resolve(&path);
         let mut replies = vec![Reply {
             name: BUILTIN_REPLY.to_string(),
             kind: ReplyKind::Reject {
@@ -406,6 +445,7 @@ impl FileSpec {
             rules,
             default_action: self.defaults.action,
             default_reply,
+            operations,
         }
     }
 }
@@ -456,7 +496,7 @@ defaults:
     fn a_good_file_is_read_in_full() {
         let c = parse(GOOD).unwrap();
         assert_eq!(c.numbering.country_code, "86");
-        assert_eq!(c.lists.len(), 2);
+        assert_eq!(c.defined_list_count(), 2);
         assert_eq!(c.entry_count(), 3);
         assert_eq!(c.rules.len(), 3);
         assert_eq!(c.rules[1].action, Action::Block);
@@ -490,7 +530,7 @@ defaults:
         let err = error_of(text);
         assert!(err.starts_with("test.yaml:5:16: "), "{err}");
         assert!(
-            err.contains("unknown list \"b\" (defined lists: a)"),
+            err.contains("unknown list \"b\" (defined lists: a, runtime-allow, runtime-block)"),
             "{err}"
         );
     }

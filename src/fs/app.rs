@@ -9,7 +9,7 @@ use super::guard::{fault_point, guard};
 use super::log::{log, Level};
 use super::module::service;
 use super::session::Session;
-use crate::engine::CallFacts;
+use crate::engine::{CallEvidence, CallFacts};
 use crate::screening::{plan_call, AppArgs};
 
 /// Called by FreeSWITCH for `<action application="callscreen" data="…"/>`.
@@ -63,11 +63,29 @@ fn screen(session: &Session, data: &str) {
     let caller_name = session.variable(c"caller_id_name");
     let destination = session.variable(c"destination_number");
     let network_addr = session.variable(c"network_addr");
+    // Evidence for the ledger and the verdict event: never matched by rules.
+    let uuid = session.variable(c"uuid");
+    let sip_call_id = session.variable(c"sip_call_id");
+    let user_agent = session.variable(c"sip_user_agent");
+    let pai = session
+        .variable(c"sip_P-Asserted-Identity")
+        .or_else(|| session.variable(c"sip_h_P-Asserted-Identity"));
+    let verstat = session.variable(c"sip_verstat");
+    let sip_profile = session.variable(c"sip_profile_name");
+
     let facts = CallFacts {
         caller_number: caller_number.as_deref().unwrap_or(""),
         caller_name: caller_name.as_deref().unwrap_or(""),
         destination: destination.as_deref().unwrap_or(""),
         network_addr: network_addr.as_deref().unwrap_or(""),
+        evidence: CallEvidence {
+            uuid: uuid.as_deref().unwrap_or(""),
+            sip_call_id: sip_call_id.as_deref().unwrap_or(""),
+            user_agent: user_agent.as_deref().unwrap_or(""),
+            p_asserted_identity: pai.as_deref().unwrap_or(""),
+            verstat: verstat.as_deref().unwrap_or(""),
+            sip_profile: sip_profile.as_deref().unwrap_or(""),
+        },
     };
     let plan = plan_call(&service, &facts, &args, SystemTime::now());
     for (name, value) in &plan.variables {

@@ -64,6 +64,14 @@ host_api! {
     switch_channel_perform_hangup: switch_channel_perform_hangup_fn,
     switch_channel_test_ready: switch_channel_test_ready_fn,
     switch_core_session_execute_application_get_flags: switch_core_session_execute_application_get_flags_fn,
+    switch_event_create_subclass_detailed: switch_event_create_subclass_detailed_fn,
+    switch_event_add_header_string: switch_event_add_header_string_fn,
+    switch_event_fire_detailed: switch_event_fire_detailed_fn,
+    switch_event_destroy: switch_event_destroy_fn,
+    switch_event_reserve_subclass_detailed: switch_event_reserve_subclass_detailed_fn,
+    switch_event_free_subclass_detailed: switch_event_free_subclass_detailed_fn,
+    switch_event_bind_removable: switch_event_bind_removable_fn,
+    switch_event_unbind: switch_event_unbind_fn,
 }
 
 /// Resolves the table (once per process); the names of missing functions

@@ -5,6 +5,7 @@ mod api;
 mod app;
 pub mod bindings;
 mod cstr;
+mod events;
 mod guard;
 mod host;
 mod host_api;

@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use super::bindings as sys;
-use super::guard::{fault_point, guard};
+use super::guard::{catch, fault_point, guard};
 use super::host;
 use super::host_api;
 use super::log::{log, Level};
-use super::{api, app};
+use super::{api, app, events};
 use crate::commands::COMPLETIONS;
+use crate::ops::StartOptions;
 use crate::service::Service;
 
 /// The table FreeSWITCH reads as `mod_callscreen_module_interface`.
@@ -40,8 +41,9 @@ const APP_NAME: &[u8] = b"callscreen\0";
 const APP_SHORT: &[u8] = b"Screen an inbound call against the callscreen rules\0";
 const APP_LONG: &[u8] = b"Decides whether the caller gets through. Sets callscreen_verdict, callscreen_rule, callscreen_reason, callscreen_reply and callscreen_caller; a blocked caller gets the rule's reply (hang up with a cause); an allowed call continues untouched. With 'advise' only the variables are set.\0";
 const APP_SYNTAX: &[u8] = b"[advise]\0";
-const API_DESC: &[u8] = b"callscreen: status, reload, check a number\0";
-const API_SYNTAX: &[u8] = b"status | reload | check <caller> [<destination>]\0";
+const API_DESC: &[u8] =
+    b"callscreen: status, reload, check, block/allow at runtime, list, stats, metrics, report\0";
+const API_SYNTAX: &[u8] = b"[json] status | reload | check <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]\0";
 
 fn c(text: &'static [u8]) -> *const c_char {
     text.as_ptr().cast()
@@ -55,6 +57,16 @@ fn config_path() -> PathBuf {
     let conf_dir =
         host::global_variable("conf_dir").unwrap_or_else(|| "/etc/freeswitch".to_string());
     PathBuf::from(conf_dir).join("callscreen.yaml")
+}
+
+/// Where runtime state lives unless the YAML says otherwise:
+/// `$${db_dir}/callscreen`, else `$${storage_dir}/callscreen`.
+fn default_state_dir() -> Option<PathBuf> {
+    ["db_dir", "storage_dir"]
+        .into_iter()
+        .filter_map(host::global_variable)
+        .find(|d| !d.is_empty())
+        .map(|d| PathBuf::from(d).join("callscreen"))
 }
 
 unsafe extern "C" fn callscreen_load(
@@ -116,7 +128,12 @@ unsafe extern "C" fn callscreen_load(
         }
 
         let path = config_path();
-        let (service, result) = Service::start(&path);
+        let options = StartOptions {
+            default_state_dir: default_state_dir(),
+            logger: Some(Arc::new(events::FsLog)),
+            events: Some(Arc::new(events::FsEvents)),
+        };
+        let (service, result) = Service::start_with(&path, options);
         match result {
             Ok(s) => log(
                 None,
@@ -137,18 +154,51 @@ unsafe extern "C" fn callscreen_load(
                 ),
             ),
         }
-        *SERVICE.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(service));
+        let service = Arc::new(service);
+        // Threads: the ledger writer (started above, by the service) and the
+        // background thread (reloadxml, file watching, expiry); both are
+        // joined in shutdown.
+        if let Err(e) = service.start_background() {
+            log(
+                None,
+                Level::Error,
+                format_args!("mod_callscreen: cannot start the background thread: {e}; expired entries are swept only when listed, reloadxml is ignored"),
+            );
+        }
+        *SERVICE.write().unwrap_or_else(|p| p.into_inner()) = Some(service);
+        events::start();
         sys::SWITCH_STATUS_SUCCESS
     })
 }
 
 unsafe extern "C" fn callscreen_shutdown() -> sys::switch_status_t {
     guard("shutdown", sys::SWITCH_STATUS_GENERR, || {
-        fault_point("shutdown");
-        host::set_completion("del callscreen");
-        let service = SERVICE.write().unwrap_or_else(|p| p.into_inner()).take();
-        drop(service);
+        // Each step runs on its own, so that a panic in one still lets the
+        // others unbind, stop and join what load started.
+        let steps = [
+            catch(|| {
+                fault_point("shutdown");
+                host::set_completion("del callscreen");
+            }),
+            // No more reloadxml requests, then stop and join every thread.
+            catch(events::stop),
+            catch(|| {
+                let service = SERVICE.write().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(service) = &service {
+                    service.shutdown();
+                }
+            }),
+        ];
+        let mut status = sys::SWITCH_STATUS_SUCCESS;
+        for panic in steps.into_iter().filter_map(Result::err) {
+            log(
+                None,
+                Level::Crit,
+                format_args!("mod_callscreen: panic in shutdown: {panic}; the other teardown steps still ran"),
+            );
+            status = sys::SWITCH_STATUS_GENERR;
+        }
         log(None, Level::Info, format_args!("mod_callscreen: shut down"));
-        sys::SWITCH_STATUS_SUCCESS
+        status
     })
 }

@@ -90,4 +90,59 @@ impl Esl {
             }
         }
     }
+
+    /// Subscribes to events, e.g. `plain CUSTOM callscreen::verdict`.
+    pub fn subscribe(&mut self, spec: &str) {
+        self.send(&format!("event {spec}")).expect("send event");
+        loop {
+            let msg = self.read_message().expect("event reply");
+            if msg.headers.get("Content-Type").map(String::as_str) == Some("command/reply") {
+                let reply = msg.headers.get("Reply-Text").cloned().unwrap_or_default();
+                assert!(reply.starts_with("+OK"), "event {spec}: {reply}");
+                return;
+            }
+        }
+    }
+
+    /// The next plain event, its headers decoded; `None` on timeout.
+    pub fn next_event(&mut self, timeout: Duration) -> Option<BTreeMap<String, String>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            self.reader
+                .get_ref()
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .ok()?;
+            let msg = self.read_message().ok()?;
+            if msg.headers.get("Content-Type").map(String::as_str) != Some("text/event-plain") {
+                continue;
+            }
+            let mut headers = BTreeMap::new();
+            for line in msg.body.lines() {
+                if let Some((k, v)) = line.split_once(": ") {
+                    headers.insert(k.to_string(), url_decode(v));
+                }
+            }
+            return Some(headers);
+        }
+    }
+}
+
+/// Decodes the %XX escapes ESL uses in plain event headers.
+fn url_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -240,3 +240,107 @@ fn a_missing_config_lets_calls_through_until_reload() {
     assert!(fs.fs_cli("callscreen reload").starts_with("+OK reloaded"));
     assert!(call(&fs, "017012345679", "9000").starts_with("-ERR USER_BUSY"));
 }
+
+const OPS_CONFIG: &str = r#"
+numbering:
+  country_code: "86"
+replies:
+  busy: { kind: reject, cause: USER_BUSY }
+rules:
+  - name: runtime-allow
+    caller_in: runtime-allow
+    action: allow
+  - name: runtime-block
+    caller_in: runtime-block
+    action: block
+    reply: busy
+ledger:
+  fsync: always
+"#;
+
+#[test]
+fn a_runtime_block_survives_kill_9_with_its_ledger_line_and_event() {
+    let Some(install) =
+        install_or_skip("a_runtime_block_survives_kill_9_with_its_ledger_line_and_event")
+    else {
+        return;
+    };
+    let mut fs = FreeSwitch::start(&install, "ops", OPS_CONFIG, EXTENSIONS);
+    load(&fs);
+    let mut events = fs.esl();
+    events.subscribe("plain CUSTOM callscreen::verdict");
+
+    let out = fs.fs_cli("callscreen block 013900139000 1d e2e harassment");
+    assert!(
+        out.starts_with("+OK added +8613900139000 to runtime-block"),
+        "{out}"
+    );
+    let out = call(&fs, "013900139000", "9000");
+    assert!(
+        out.starts_with("-ERR USER_BUSY"),
+        "a runtime-blocked caller: {out}\n{}",
+        fs.log_tail(40)
+    );
+    assert_eq!(reached(&fs, "013900139000"), "");
+
+    // The ESL event for that call.
+    let event = loop {
+        let e = events
+            .next_event(std::time::Duration::from_secs(10))
+            .expect("a callscreen::verdict event within 10 s");
+        if e.get("Callscreen-Caller-Number").map(String::as_str) == Some("013900139000") {
+            break e;
+        }
+    };
+    assert_eq!(event["Event-Subclass"], "callscreen::verdict");
+    assert_eq!(event["Callscreen-Verdict"], "block");
+    assert_eq!(event["Callscreen-Outcome"], "blocked");
+    assert_eq!(event["Callscreen-Rule"], "runtime-block");
+    assert_eq!(event["Callscreen-Reply"], "busy");
+    assert_eq!(event["Callscreen-Caller"], "+8613900139000");
+    let uuid = event["Unique-ID"].clone();
+    assert!(!uuid.is_empty());
+
+    // kill -9, start again: the acknowledged entry is back.
+    drop(events);
+    fs.kill_and_restart();
+    load(&fs);
+    let out = fs.fs_cli("callscreen list block");
+    assert!(
+        out.starts_with("+OK 1 entries\n") && out.contains("+8613900139000"),
+        "after kill -9: {out}\n{}",
+        fs.log_tail(40)
+    );
+    assert!(out.contains("e2e harassment"), "{out}");
+    let out = call(&fs, "013900139000", "9000");
+    assert!(out.starts_with("-ERR USER_BUSY"), "still blocked: {out}");
+
+    // The ledger line of the first call, written with fsync: always.
+    let ledger = fs.dir.join("db/callscreen/ledger");
+    let text: String = std::fs::read_dir(&ledger)
+        .unwrap_or_else(|e| panic!("{}: {e}", ledger.display()))
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    let line: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["uuid"] == uuid.as_str())
+        .unwrap_or_else(|| panic!("no ledger line for {uuid} in:\n{text}"));
+    assert_eq!(line["caller_number"], "013900139000");
+    assert_eq!(line["caller"], "+8613900139000");
+    assert_eq!(line["destination_number"], "9000");
+    assert_eq!(line["rule"], "runtime-block");
+    assert_eq!(line["reply"], "busy");
+    assert_eq!(line["outcome"], "blocked");
+    assert!(line["time"].as_str().unwrap().ends_with('Z'));
+
+    let out = fs.fs_cli("callscreen report --caller 013900139000");
+    assert!(out.starts_with("+OK\n"), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("+8613900139000 ")),
+        "{out}"
+    );
+    let out = fs.fs_cli("callscreen status");
+    assert!(out.contains(" dropped 0, failed 0\n"), "{out}");
+}

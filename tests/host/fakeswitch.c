@@ -12,6 +12,9 @@
  *   var <name> <value>          set a channel variable of the next call
  *   call [<data>]               run the registered application on a new session
  *   call-null                   run the application with a NULL session and data
+ *   reloadxml                   fire RELOADXML at every bound consumer
+ *   sleep <ms>                  wait (for the module's background threads)
+ *   copy <src> <dst>            copy a file (to change the config mid-script)
  *   shutdown                    call the module's shutdown function
  *   dlclose                     dlclose the module, report whether it stayed mapped
  *
@@ -19,7 +22,9 @@
  * Everything the module asks of the host is printed on stdout, one line each:
  *   LOG <level> <session uuid or -> fmt=<format> text=<formatted text>
  *   SET <name>=<value>, HANGUP <cause>, EXEC <app> <arg>, COMPLETE <line>,
- *   API| <output line>, STATUS <n>, REGISTERED app|api <name>, ...
+ *   API| <output line>, STATUS <n>, REGISTERED app|api <name>,
+ *   EVENT <subclass> then EVENT-HEADER <name>: <value> per header,
+ *   RESERVE/FREE-SUBCLASS <owner> <subclass>, BIND/UNBIND <id> <event id>, ...
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "callscreen_switch.h"
 
@@ -57,6 +63,25 @@ static char *globals_values[MAX_VARS];
 static int globals_count;
 
 static struct switch_channel next_vars;
+
+#define MAX_HEADERS 64
+
+struct switch_event {
+	char subclass[128];
+	int count;
+	char *names[MAX_HEADERS];
+	char *values[MAX_HEADERS];
+};
+
+struct switch_event_node {
+	char id[64];
+	switch_event_types_t event_id;
+	switch_event_callback_t callback;
+	int bound;
+};
+
+#define MAX_NODES 8
+static struct switch_event_node *nodes[MAX_NODES];
 
 static const char *level_name(switch_log_level_t level)
 {
@@ -131,6 +156,8 @@ void switch_log_printf(switch_text_channel_t channel, const char *file, const ch
 	va_start(ap, fmt);
 	if (vasprintf(&text, fmt, ap) < 0) text = NULL;
 	va_end(ap);
+	/* the module logs from its own threads too: keep each record whole */
+	flockfile(stdout);
 	/* FreeSWITCH log lines end in a newline; drop it to keep one record a line */
 	if (text && *text && text[strlen(text) - 1] == '\n') text[strlen(text) - 1] = 0;
 	printf("LOG %s %s fmt=", level_name(level),
@@ -139,6 +166,7 @@ void switch_log_printf(switch_text_channel_t channel, const char *file, const ch
 	fputs(" text=", stdout);
 	print_escaped(text);
 	putchar('\n');
+	funlockfile(stdout);
 	free(text);
 }
 
@@ -219,6 +247,106 @@ switch_status_t switch_core_session_execute_application_get_flags(switch_core_se
 	print_escaped(arg);
 	putchar('\n');
 	return SWITCH_STATUS_SUCCESS;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+switch_status_t switch_event_create_subclass_detailed(const char *file, const char *func, int line,
+													  switch_event_t **event, switch_event_types_t event_id,
+													  const char *subclass_name)
+{
+	(void) file; (void) func; (void) line;
+	if (event_id != SWITCH_EVENT_CUSTOM || !subclass_name) {
+		printf("EVENT-CREATE-REFUSED %d\n", (int) event_id);
+		return SWITCH_STATUS_GENERR;
+	}
+	*event = calloc(1, sizeof(**event));
+	snprintf((*event)->subclass, sizeof((*event)->subclass), "%s", subclass_name);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_event_add_header_string(switch_event_t *event, switch_stack_t stack, const char *header_name,
+											   const char *data)
+{
+	if (stack != SWITCH_STACK_BOTTOM) printf("EVENT-UNEXPECTED-STACK %d\n", (int) stack);
+	if (event->count == MAX_HEADERS) return SWITCH_STATUS_FALSE;
+	event->names[event->count] = strdup(header_name);
+	event->values[event->count] = strdup(data ? data : "");
+	event->count++;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+void switch_event_destroy(switch_event_t **event)
+{
+	if (!event || !*event) return;
+	for (int i = 0; i < (*event)->count; i++) {
+		free((*event)->names[i]);
+		free((*event)->values[i]);
+	}
+	free(*event);
+	*event = NULL;
+}
+
+switch_status_t switch_event_fire_detailed(const char *file, const char *func, int line, switch_event_t **event,
+										   void *user_data)
+{
+	(void) file; (void) func; (void) line; (void) user_data;
+	flockfile(stdout);
+	printf("EVENT %s\n", (*event)->subclass);
+	for (int i = 0; i < (*event)->count; i++) {
+		printf("EVENT-HEADER %s: ", (*event)->names[i]);
+		print_escaped((*event)->values[i]);
+		putchar('\n');
+	}
+	funlockfile(stdout);
+	switch_event_destroy(event);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_event_reserve_subclass_detailed(const char *owner, const char *subclass_name)
+{
+	printf("RESERVE %s %s\n", owner, subclass_name);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_event_free_subclass_detailed(const char *owner, const char *subclass_name)
+{
+	printf("FREE-SUBCLASS %s %s\n", owner, subclass_name);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_event_bind_removable(const char *id, switch_event_types_t event, const char *subclass_name,
+											switch_event_callback_t callback, void *user_data,
+											switch_event_node_t **node)
+{
+	(void) subclass_name; (void) user_data;
+	for (int i = 0; i < MAX_NODES; i++) {
+		if (!nodes[i]) {
+			nodes[i] = calloc(1, sizeof(*nodes[i]));
+			snprintf(nodes[i]->id, sizeof(nodes[i]->id), "%s", id);
+			nodes[i]->event_id = event;
+			nodes[i]->callback = callback;
+			*node = nodes[i];
+			printf("BIND %s %d\n", id, (int) event);
+			return SWITCH_STATUS_SUCCESS;
+		}
+	}
+	return SWITCH_STATUS_FALSE;
+}
+
+switch_status_t switch_event_unbind(switch_event_node_t **node)
+{
+	for (int i = 0; i < MAX_NODES; i++) {
+		if (nodes[i] && nodes[i] == *node) {
+			printf("UNBIND %s %d\n", nodes[i]->id, (int) nodes[i]->event_id);
+			free(nodes[i]);
+			nodes[i] = NULL;
+			*node = NULL;
+			return SWITCH_STATUS_SUCCESS;
+		}
+	}
+	printf("UNBIND-UNKNOWN\n");
+	return SWITCH_STATUS_FALSE;
 }
 
 /* ---- the stream handed to API functions -------------------------------- */
@@ -347,8 +475,38 @@ int main(void)
 		} else if (!strcmp(line, "call-null")) {
 			mi->app->application_function(NULL, NULL);
 			printf("RETURNED\n");
+		} else if (!strcmp(line, "reloadxml")) {
+			struct switch_event ev;
+			memset(&ev, 0, sizeof(ev));
+			int fired = 0;
+			for (int i = 0; i < MAX_NODES; i++) {
+				if (nodes[i] && nodes[i]->event_id == SWITCH_EVENT_RELOADXML) {
+					nodes[i]->callback(&ev);
+					fired++;
+				}
+			}
+			printf("RELOADXML-DELIVERED %d\n", fired);
+		} else if (!strcmp(line, "copy")) {
+			char *dst = arg ? strchr(arg, ' ') : NULL;
+			if (dst) *dst++ = 0;
+			FILE *in = arg ? fopen(arg, "rb") : NULL;
+			FILE *out = dst ? fopen(dst, "wb") : NULL;
+			int ch;
+			while (in && out && (ch = fgetc(in)) != EOF) fputc(ch, out);
+			printf("COPIED %s\n", in && out ? "yes" : "no");
+			if (in) fclose(in);
+			if (out) fclose(out);
+		} else if (!strcmp(line, "sleep")) {
+			struct timespec ts = { 0, 0 };
+			long ms = arg ? atol(arg) : 0;
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = (ms % 1000) * 1000000L;
+			nanosleep(&ts, NULL);
 		} else if (!strcmp(line, "shutdown")) {
 			printf("STATUS %d\n", (int) table->shutdown());
+			for (int i = 0; i < MAX_NODES; i++) {
+				if (nodes[i]) printf("STILL-BOUND %s\n", nodes[i]->id);
+			}
 			if (mi) { free(mi->app); free(mi->api); free(mi); mi = NULL; }
 		} else if (!strcmp(line, "dlclose")) {
 			printf("DLCLOSE %d\n", dlclose(lib));

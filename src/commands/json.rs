@@ -1,0 +1,130 @@
+//! The `json` output option: every command's answer as one JSON object with
+//! `"ok": true|false`, for scripts.
+
+use serde_json::{json, Value};
+
+use super::{ApiCommand, Service};
+use crate::engine::CallFacts;
+use crate::report::Format;
+
+/// An answer in both forms.
+pub(super) struct Answer {
+    pub(super) ok: bool,
+    pub(super) text: String,
+    pub(super) json: Value,
+}
+
+impl Answer {
+    /// A success: text (after `+OK`) and the JSON fields.
+    pub(super) fn ok(text: String, mut fields: Value) -> Answer {
+        if let Some(map) = fields.as_object_mut() {
+            map.insert("ok".into(), Value::Bool(true));
+        }
+        Answer {
+            ok: true,
+            text,
+            json: fields,
+        }
+    }
+
+    /// A failure with its message (without `-ERR`).
+    pub(super) fn err(message: impl Into<String>) -> Answer {
+        let message = message.into();
+        Answer {
+            ok: false,
+            json: json!({"ok": false, "error": message}),
+            text: format!("-ERR {message}\n"),
+        }
+    }
+
+    /// The text answer.
+    pub(super) fn text(self) -> String {
+        self.text
+    }
+
+    /// The JSON answer, one line.
+    pub(super) fn json(self) -> String {
+        debug_assert!(self.ok == self.json["ok"].as_bool().unwrap_or(false));
+        format!("{}\n", self.json)
+    }
+}
+
+/// A usage error as JSON.
+pub(super) fn error_with_usage(message: &str, usage: &str) -> String {
+    format!(
+        "{}\n",
+        json!({"ok": false, "error": message, "usage": usage})
+    )
+}
+
+/// Runs `inner` and answers in JSON.
+pub(super) fn execute(service: &Service, inner: &ApiCommand) -> String {
+    match inner {
+        ApiCommand::Status => super::stats::status_json(service).json(),
+        ApiCommand::Reload => match service.reload() {
+            Ok(s) => Answer::ok(
+                String::new(),
+                json!({"config": service.config_path(), "rules": s.rules, "lists": s.lists,
+                       "entries": s.entries, "replies": s.replies}),
+            )
+            .json(),
+            Err(e) => Answer::err(e.to_string()).json(),
+        },
+        ApiCommand::Check {
+            caller,
+            destination,
+        } => check(service, caller, destination.as_deref().unwrap_or("")).json(),
+        ApiCommand::AddEntry {
+            list,
+            pattern,
+            ttl,
+            note,
+        } => super::entries::add(service, *list, pattern, *ttl, note).json(),
+        ApiCommand::RemoveEntry { list, pattern } => {
+            super::entries::remove(service, *list, pattern).json()
+        }
+        ApiCommand::List { kind, filter } => {
+            super::entries::list(service, *kind, filter.as_deref()).json()
+        }
+        ApiCommand::Stats { reset } => super::stats::stats(service, *reset).json(),
+        ApiCommand::Metrics => {
+            Answer::err("metrics is Prometheus text; use `callscreen json stats` for JSON").json()
+        }
+        ApiCommand::Report(args) => super::stats::report_as(service, args, Some(Format::Json)),
+        ApiCommand::Json(_) => Answer::err("json is given once, before the command").json(),
+    }
+}
+
+fn check(service: &Service, caller: &str, destination: &str) -> Answer {
+    let Some(engine) = service.engine() else {
+        return Answer::err(format!(
+            "no config loaded: {}",
+            service.last_error().unwrap_or_default()
+        ));
+    };
+    let facts = CallFacts {
+        caller_number: caller,
+        destination,
+        ..CallFacts::default()
+    };
+    let (v, trace) = engine.explain(&facts, std::time::SystemTime::now());
+    let trace: Vec<Value> = trace
+        .iter()
+        .map(|t| json!({"rule": t.rule, "matched": t.matched, "detail": t.detail}))
+        .collect();
+    Answer::ok(
+        String::new(),
+        json!({
+            "verdict": v.action.as_str(),
+            "caller": caller,
+            "caller_normalised": v.caller.to_string(),
+            "destination": destination,
+            "destination_normalised": v.destination.to_string(),
+            "rule": v.rule_name(),
+            "reason": v.reason.as_str(),
+            "reply": v.reply.map(|r| r.name.clone()),
+            "reply_kind": v.reply.map(|r| r.kind.to_string()),
+            "trace": trace,
+        }),
+    )
+}

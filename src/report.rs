@@ -1,0 +1,559 @@
+//! `callscreen report`: the evidence ledger summarised per caller, per
+//! number block and per destination, with first and last seen and counts —
+//! the table a harassed person attaches to a complaint. Used by the fs_cli
+//! command and the offline CLI alike.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::durations::parse_duration;
+use crate::ledger::{files, LedgerRecord};
+use crate::numbers::NumberPlan;
+use crate::pattern::Pattern;
+use crate::timefmt::{iso8601_utc, parse_iso8601};
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned tables for people.
+    Text,
+    /// One CSV table (with a `table` column) for spreadsheets.
+    Csv,
+    /// One JSON object for programs.
+    Json,
+}
+
+/// What to report on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// Only calls at or after this time.
+    pub since: Option<SystemTime>,
+    /// Only callers matching this pattern.
+    pub caller: Option<Pattern>,
+    /// Output format.
+    pub format: Format,
+}
+
+/// Usage of the report options.
+pub const REPORT_USAGE: &str =
+    "report [--since <YYYY-MM-DD[THH:MM[:SS]][Z|±HH:MM]> | <duration such as 7d>] [--caller <number or prefix*>] [--format text|csv|json]";
+
+impl Query {
+    /// Parses `--since …`, `--caller …`, `--format …` (in any order).
+    pub fn parse(words: &[&str], plan: &NumberPlan, now: SystemTime) -> Result<Query, String> {
+        let mut q = Query {
+            since: None,
+            caller: None,
+            format: Format::Text,
+        };
+        let mut it = words.iter();
+        while let Some(&word) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .copied()
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            match word {
+                "--since" => {
+                    let v = value("--since")?;
+                    q.since = Some(match parse_iso8601(v) {
+                        Some(t) => t,
+                        None => {
+                            let d = parse_duration(v).map_err(|_| {
+                                format!("--since {v:?}: give a date (2026-05-01), a time (2026-05-01T08:00+08:00) or a duration back from now (7d)")
+                            })?;
+                            now.checked_sub(d).unwrap_or(std::time::UNIX_EPOCH)
+                        }
+                    });
+                }
+                "--caller" => {
+                    let v = value("--caller")?;
+                    q.caller = Some(Pattern::parse(v, plan).map_err(|e| format!("--caller: {e}"))?);
+                }
+                "--format" => {
+                    q.format = match value("--format")? {
+                        "text" => Format::Text,
+                        "csv" => Format::Csv,
+                        "json" => Format::Json,
+                        other => return Err(format!("--format {other:?}: use text, csv or json")),
+                    }
+                }
+                other => return Err(format!("unknown report option {other:?}")),
+            }
+        }
+        Ok(q)
+    }
+
+    fn matches(&self, r: &LedgerRecord) -> bool {
+        if let Some(since) = self.since {
+            match parse_iso8601(&r.time) {
+                Some(t) if t >= since => {}
+                _ => return false,
+            }
+        }
+        match &self.caller {
+            None => true,
+            Some(Pattern::Exact(n)) => r.caller == n.to_string(),
+            Some(Pattern::Prefix(d)) => r
+                .caller
+                .strip_prefix('+')
+                .is_some_and(|digits| digits.starts_with(d.as_str())),
+        }
+    }
+}
+
+/// One row of a table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// Caller, number block or destination.
+    pub key: String,
+    /// Calls.
+    pub calls: u64,
+    /// First call (ISO 8601).
+    pub first_seen: String,
+    /// Last call (ISO 8601).
+    pub last_seen: String,
+    /// Distinct callers (for blocks and destinations).
+    pub callers: usize,
+    /// Rules (or limits) that decided.
+    pub rules: BTreeSet<String>,
+    /// Outcomes with their counts.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Caller names seen.
+    pub names: BTreeSet<String>,
+}
+
+#[derive(Default)]
+struct Acc {
+    row: Row,
+    callers: BTreeSet<String>,
+}
+
+impl Acc {
+    fn add(&mut self, key: &str, r: &LedgerRecord) {
+        let row = &mut self.row;
+        if row.calls == 0 {
+            row.key = key.to_string();
+            row.first_seen = r.time.clone();
+            row.last_seen = r.time.clone();
+        }
+        row.calls += 1;
+        if r.time < row.first_seen {
+            row.first_seen = r.time.clone();
+        }
+        if r.time > row.last_seen {
+            row.last_seen = r.time.clone();
+        }
+        row.rules.insert(if r.limit.is_empty() {
+            r.rule.clone()
+        } else {
+            r.limit.clone()
+        });
+        *row.outcomes
+            .entry(r.outcome.as_str().to_string())
+            .or_default() += 1;
+        if !r.caller_name.is_empty() && row.names.len() < 5 {
+            row.names.insert(r.caller_name.clone());
+        }
+        self.callers.insert(r.caller.clone());
+    }
+
+    fn finish(mut self) -> Row {
+        self.row.callers = self.callers.len();
+        self.row
+    }
+}
+
+/// The summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Ledger directory read.
+    pub ledger: PathBuf,
+    /// Files read.
+    pub files: usize,
+    /// Calls counted.
+    pub calls: u64,
+    /// Lines that were not ledger records (skipped).
+    pub unreadable_lines: u64,
+    /// Earliest call counted.
+    pub from: String,
+    /// Latest call counted.
+    pub to: String,
+    /// Per caller (E.164), most calls first.
+    pub by_caller: Vec<Row>,
+    /// Per number block (caller without its last 4 digits).
+    pub by_block: Vec<Row>,
+    /// Per destination.
+    pub by_destination: Vec<Row>,
+}
+
+/// The number block of a caller: `+8617012345678` → `+861701234*`.
+pub fn number_block(caller: &str) -> String {
+    match caller.strip_prefix('+') {
+        Some(d) if d.len() > 6 && d.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("+{}*", &d[..d.len() - 4])
+        }
+        _ => caller.to_string(),
+    }
+}
+
+fn sorted(map: BTreeMap<String, Acc>) -> Vec<Row> {
+    let mut rows: Vec<Row> = map.into_values().map(Acc::finish).collect();
+    rows.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.key.cmp(&b.key)));
+    rows
+}
+
+/// Reads every ledger file in `dir` and summarises the calls `query` selects.
+pub fn build(dir: &Path, query: &Query) -> Result<Report, String> {
+    let paths = files::list(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
+    let mut report = Report {
+        ledger: dir.to_path_buf(),
+        files: paths.len(),
+        ..Report::default()
+    };
+    let (mut callers, mut blocks, mut dests) = (
+        BTreeMap::<String, Acc>::new(),
+        BTreeMap::<String, Acc>::new(),
+        BTreeMap::<String, Acc>::new(),
+    );
+    for path in &paths {
+        let file = std::fs::File::open(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        for line in BufReader::new(file).lines() {
+            let Ok(line) = line else {
+                report.unreadable_lines += 1;
+                continue;
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let Ok(r) = serde_json::from_str::<LedgerRecord>(&line) else {
+                report.unreadable_lines += 1;
+                continue;
+            };
+            if !query.matches(&r) {
+                continue;
+            }
+            report.calls += 1;
+            if report.from.is_empty() || r.time < report.from {
+                report.from = r.time.clone();
+            }
+            if r.time > report.to {
+                report.to = r.time.clone();
+            }
+            callers
+                .entry(r.caller.clone())
+                .or_default()
+                .add(&r.caller, &r);
+            let block = number_block(&r.caller);
+            blocks.entry(block.clone()).or_default().add(&block, &r);
+            let dest = if r.destination.is_empty() {
+                r.destination_number.clone()
+            } else {
+                r.destination.clone()
+            };
+            dests.entry(dest.clone()).or_default().add(&dest, &r);
+        }
+    }
+    report.by_caller = sorted(callers);
+    report.by_block = sorted(blocks);
+    report.by_destination = sorted(dests);
+    Ok(report)
+}
+
+fn join<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|s| s.as_ref().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn outcomes(row: &Row) -> String {
+    join(row.outcomes.iter().map(|(k, v)| format!("{k}:{v}")))
+}
+
+fn csv_field(text: &str) -> String {
+    // A leading = - @ would start a formula in a spreadsheet.
+    let guarded = if text.starts_with(['=', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+fn text_value(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// Renders the report.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        Format::Csv => {
+            let mut out =
+                String::from("table,key,calls,callers,first_seen,last_seen,rules,outcomes,names\n");
+            for (table, rows) in [
+                ("caller", &report.by_caller),
+                ("block", &report.by_block),
+                ("destination", &report.by_destination),
+            ] {
+                for r in rows {
+                    let _ = writeln!(
+                        out,
+                        "{table},{},{},{},{},{},{},{},{}",
+                        csv_field(&r.key),
+                        r.calls,
+                        r.callers,
+                        r.first_seen,
+                        r.last_seen,
+                        csv_field(&join(&r.rules)),
+                        csv_field(&outcomes(r)),
+                        csv_field(&join(r.names.iter().map(|n| text_value(n)))),
+                    );
+                }
+            }
+            out
+        }
+        Format::Text => {
+            let mut out = format!(
+                "Screened calls recorded in {} ({} files): {}",
+                report.ledger.display(),
+                report.files,
+                report.calls
+            );
+            if report.calls > 0 {
+                let _ = write!(out, ", from {} to {}", report.from, report.to);
+            }
+            out.push('\n');
+            if report.unreadable_lines > 0 {
+                let _ = writeln!(
+                    out,
+                    "({} unreadable lines skipped)",
+                    report.unreadable_lines
+                );
+            }
+            for (title, head, rows) in [
+                ("By caller", "caller", &report.by_caller),
+                (
+                    "By number block (caller without its last 4 digits)",
+                    "block",
+                    &report.by_block,
+                ),
+                (
+                    "By destination (the number called)",
+                    "destination",
+                    &report.by_destination,
+                ),
+            ] {
+                let _ = writeln!(out, "\n{title}");
+                let keyw = rows
+                    .iter()
+                    .map(|r| r.key.chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .max(head.len());
+                let _ = writeln!(
+                    out,
+                    "{head:<keyw$}  {:>5}  {:>7}  {:<24}  {:<24}  rules / outcomes",
+                    "calls", "callers", "first seen", "last seen"
+                );
+                for r in rows {
+                    let _ = writeln!(
+                        out,
+                        "{:<keyw$}  {:>5}  {:>7}  {:<24}  {:<24}  {} / {}{}",
+                        text_value(&r.key),
+                        r.calls,
+                        r.callers,
+                        r.first_seen,
+                        r.last_seen,
+                        join(&r.rules),
+                        outcomes(r),
+                        if r.names.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" / names: {}", text_value(&join(&r.names)))
+                        }
+                    );
+                }
+            }
+            let _ = writeln!(out, "\nReport made {}", iso8601_utc(SystemTime::now()));
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Outcome;
+
+    fn write_ledger(name: &str, lines: &[(&str, &str, &str, &str)]) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("callscreen-report-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut by_file: BTreeMap<String, String> = BTreeMap::new();
+        for (time, caller, dest, rule) in lines {
+            let r = LedgerRecord {
+                time: time.to_string(),
+                caller_number: caller.to_string(),
+                caller: caller.to_string(),
+                caller_name: "Robo,Dialer".to_string(),
+                destination_number: dest.to_string(),
+                destination: dest.to_string(),
+                verdict: "block".into(),
+                rule: rule.to_string(),
+                reason: "list".into(),
+                outcome: Outcome::Blocked,
+                ..LedgerRecord::default()
+            };
+            let f = by_file.entry(files::file_name(&time[..10], 0)).or_default();
+            f.push_str(&r.to_json());
+            f.push('\n');
+        }
+        if let Some(f) = by_file.get_mut("ledger-2026-05-01.jsonl") {
+            f.push_str("{torn line\n");
+        }
+        for (file, text) in by_file {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        dir
+    }
+
+    const CALLS: &[(&str, &str, &str, &str)] = &[
+        (
+            "2026-05-01T08:00:00.000Z",
+            "+8617012345678",
+            "+8675512345678",
+            "pool",
+        ),
+        (
+            "2026-05-01T09:00:00.000Z",
+            "+8617012340001",
+            "+8675512345678",
+            "pool",
+        ),
+        (
+            "2026-05-02T10:00:00.000Z",
+            "+8617012345678",
+            "+8675500000000",
+            "pool",
+        ),
+        (
+            "2026-05-03T11:00:00.000Z",
+            "anonymous",
+            "+8675512345678",
+            "withheld",
+        ),
+    ];
+
+    #[test]
+    fn calls_are_summarised_per_caller_block_and_destination() {
+        let dir = write_ledger("summary", CALLS);
+        let q = Query::parse(&[], &NumberPlan::default(), SystemTime::now()).unwrap();
+        let r = build(&dir, &q).unwrap();
+        assert_eq!((r.files, r.calls, r.unreadable_lines), (3, 4, 1));
+        assert_eq!(r.from, "2026-05-01T08:00:00.000Z");
+        assert_eq!(r.to, "2026-05-03T11:00:00.000Z");
+        let top = &r.by_caller[0];
+        assert_eq!(top.key, "+8617012345678");
+        assert_eq!(top.calls, 2);
+        assert_eq!(top.first_seen, "2026-05-01T08:00:00.000Z");
+        assert_eq!(top.last_seen, "2026-05-02T10:00:00.000Z");
+        assert_eq!(top.outcomes["blocked"], 2);
+        let block = &r.by_block[0];
+        assert_eq!(
+            (block.key.as_str(), block.calls, block.callers),
+            ("+861701234*", 3, 2)
+        );
+        let dest = &r.by_destination[0];
+        assert_eq!((dest.key.as_str(), dest.calls), ("+8675512345678", 3));
+        assert_eq!(
+            dest.rules.iter().cloned().collect::<Vec<_>>(),
+            ["pool", "withheld"]
+        );
+    }
+
+    #[test]
+    fn since_and_caller_select_calls() {
+        let dir = write_ledger("filter", CALLS);
+        let plan = NumberPlan::default();
+        let now = SystemTime::now();
+        let q = Query::parse(&["--since", "2026-05-02"], &plan, now).unwrap();
+        assert_eq!(build(&dir, &q).unwrap().calls, 2);
+        let q = Query::parse(&["--caller", "+8617012345678"], &plan, now).unwrap();
+        assert_eq!(build(&dir, &q).unwrap().calls, 2);
+        let q = Query::parse(
+            &["--caller", "0170*", "--since", "2026-05-01T08:30Z"],
+            &plan,
+            now,
+        )
+        .unwrap();
+        assert_eq!(build(&dir, &q).unwrap().calls, 2);
+        let q = Query::parse(&["--since", "1h"], &plan, now).unwrap();
+        assert_eq!(build(&dir, &q).unwrap().calls, 0);
+    }
+
+    #[test]
+    fn bad_options_are_explained() {
+        let plan = NumberPlan::default();
+        let now = SystemTime::now();
+        for (args, want) in [
+            (&["--since"][..], "needs a value"),
+            (&["--since", "last tuesday"][..], "give a date"),
+            (&["--format", "pdf"][..], "use text, csv or json"),
+            (&["--caller", "call-me"][..], "--caller"),
+            (&["--verbose"][..], "unknown report option"),
+        ] {
+            let err = Query::parse(args, &plan, now).unwrap_err();
+            assert!(err.contains(want), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_format_renders_the_tables() {
+        let dir = write_ledger("formats", CALLS);
+        let q = Query::parse(&[], &NumberPlan::default(), SystemTime::now()).unwrap();
+        let r = build(&dir, &q).unwrap();
+        let text = render(&r, Format::Text);
+        assert!(text.contains("By caller\n"), "{text}");
+        assert!(text.contains("By number block"), "{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with("+8617012345678")
+                && l.contains("  2  ")
+                && l.contains("2026-05-01T08:00:00.000Z")),
+            "{text}"
+        );
+        let csv = render(&r, Format::Csv);
+        assert!(
+            csv.starts_with("table,key,calls,callers,first_seen,last_seen,rules,outcomes,names\n")
+        );
+        assert!(
+            csv.contains("caller,+8617012345678,2,1,2026-05-01T08:00:00.000Z,2026-05-02T10:00:00.000Z,pool,blocked:2,\"Robo,Dialer\"\n"),
+            "{csv}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
+        assert_eq!(json["calls"], 4);
+        assert_eq!(json["by_block"][0]["key"], "+861701234*");
+    }
+
+    #[test]
+    fn number_blocks_drop_the_last_four_digits() {
+        assert_eq!(number_block("+8617012345678"), "+861701234*");
+        assert_eq!(number_block("anonymous"), "anonymous");
+        assert_eq!(number_block("+86110"), "+86110");
+    }
+}
