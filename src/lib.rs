@@ -5,6 +5,7 @@
 //! by the `callscreen` command-line program.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod allow_memory;
 pub mod causes;
 pub mod commands;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod number_set;
 pub mod numbers;
 pub mod pattern;
+pub mod replies;
 pub mod screening;
 pub mod service;
 pub mod timefmt;

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use crate::config::{Action, Config, ConfigError};
+use crate::allow_memory::AllowMemory;
+use crate::config::{Action, Config, ConfigError, LoadOptions};
 use crate::engine::Engine;
 use crate::verdict::Verdict;
 
@@ -21,11 +22,14 @@ pub struct LoadSummary {
     pub entries: usize,
     /// Named replies (including the built-in one).
     pub replies: usize,
+    /// Warnings about the config (audio paths that could not be checked).
+    pub notes: Vec<String>,
 }
 
 impl LoadSummary {
     fn of(engine: &Engine) -> LoadSummary {
         LoadSummary {
+            notes: engine.config().notes.clone(),
             rules: engine.rule_count(),
             lists: engine.config().lists.len(),
             entries: engine.entry_count(),
@@ -62,10 +66,13 @@ struct Current {
 #[derive(Debug)]
 pub struct Service {
     config_path: PathBuf,
+    load_options: LoadOptions,
     started_at: SystemTime,
     current: RwLock<Current>,
     /// Counters.
     pub stats: Stats,
+    /// Callers who passed a challenge, let through for a while; kept across reloads.
+    pub allow_memory: AllowMemory,
 }
 
 impl Service {
@@ -73,8 +80,19 @@ impl Service {
     /// the service running without one (calls are let through, marked
     /// `error`); the error is returned for the log and kept for `status`.
     pub fn start(path: &Path) -> (Service, Result<LoadSummary, ConfigError>) {
+        Service::start_with(path, LoadOptions::default())
+    }
+
+    /// Starts like [`Service::start`], expanding and checking audio paths as
+    /// `options` say (the module passes FreeSWITCH's global variables), at
+    /// this load and every reload.
+    pub fn start_with(
+        path: &Path,
+        options: LoadOptions,
+    ) -> (Service, Result<LoadSummary, ConfigError>) {
         let service = Service {
             config_path: path.to_path_buf(),
+            load_options: options,
             started_at: SystemTime::now(),
             current: RwLock::new(Current {
                 engine: None,
@@ -82,6 +100,7 @@ impl Service {
                 loaded_at: None,
             }),
             stats: Stats::default(),
+            allow_memory: AllowMemory::default(),
         };
         let result = service.load_and_swap();
         (service, result)
@@ -101,7 +120,7 @@ impl Service {
 
     fn load_and_swap(&self) -> Result<LoadSummary, ConfigError> {
         // Parse and compile outside the lock: calls keep using the old engine.
-        match Config::load(&self.config_path) {
+        match Config::load_with(&self.config_path, &self.load_options) {
             Ok(config) => {
                 let engine = Arc::new(Engine::new(config));
                 let summary = LoadSummary::of(&engine);

@@ -463,3 +463,6 @@ fn the_module_is_linked_nodelete() {
         "no NODELETE flag:\n{text}"
     );
 }
+
+#[path = "host/replies.rs"]
+mod replies;

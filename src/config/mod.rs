@@ -16,11 +16,20 @@ use serde::Deserialize;
 use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
 
+mod audio;
 mod context;
 mod fields;
+mod replies;
+
+pub use audio::{AudioPath, GlobalLookup, LoadOptions};
+pub use replies::{
+    parse_duration, Case, Challenge, Destination, Member, Pick, ReasonReplies, Reply,
+    ReplyDefaults, ReplyKind, BUILTIN_REPLY, REASON_NAMES,
+};
 
 use context::{with_context, ParseContext};
-use fields::{CauseName, Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName};
+use fields::{Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName};
+use replies::{ReasonName, ReplySpec};
 
 /// A config that could not be used, with where and why.
 #[derive(Debug)]
@@ -101,25 +110,6 @@ pub enum CallerClass {
     Malformed,
 }
 
-/// What a blocked caller gets.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReplyKind {
-    /// Hang up before answer with this cause (SIP maps it: USER_BUSY → 486…).
-    Reject {
-        /// Canonical FreeSWITCH cause name.
-        cause: &'static str,
-    },
-}
-
-/// A named reply from the `replies:` section.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reply {
-    /// The name rules use.
-    pub name: String,
-    /// What it does.
-    pub kind: ReplyKind,
-}
-
 /// A rule as written in the file, names resolved to indexes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
@@ -163,25 +153,43 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// What happens to a call no rule matches.
     pub default_action: Action,
-    /// Reply of a blocking rule that names none.
+    /// Reply of a blocking rule that names none (when `reply_by_reason` has
+    /// none for the verdict's reason).
     pub default_reply: usize,
+    /// Default replies per reason (`defaults.reply_for`).
+    pub reply_by_reason: ReasonReplies,
+    /// Things worth knowing that are not errors (audio paths that could not
+    /// be checked here), for the log and `callscreen validate`.
+    pub notes: Vec<String>,
 }
-
-/// The reply every config has, used when nothing else is said.
-pub const BUILTIN_REPLY: &str = "rejected";
 
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with(path, &LoadOptions::default())
+    }
+
+    /// Reads and validates a config file, expanding and checking audio paths
+    /// as `options` say.
+    pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Config::parse(&text, path)
+        Config::parse_with(&text, path, options)
     }
 
     /// Validates config text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse_with(text, path, &LoadOptions::default())
+    }
+
+    /// Validates config text with these load options.
+    pub fn parse_with(
+        text: &str,
+        path: &Path,
+        options: &LoadOptions,
+    ) -> Result<Config, ConfigError> {
         let invalid = |err: serde_yaml::Error| yaml_error(path, err);
 
         // Pass 1: the names and the numbering plan the rest depends on.
@@ -201,17 +209,31 @@ impl Config {
             lists: list_names,
             replies: reply_names,
             rule_names: BTreeSet::new(),
+            load: options.clone(),
+            notes: Vec::new(),
         };
-        let file: FileSpec = with_context(context, || {
+        let (file, context) = with_context(context, || {
             if text.trim().is_empty() {
                 Ok(FileSpec::default())
             } else {
                 serde_yaml::from_str(text)
             }
-        })
-        .map_err(invalid)?;
+        });
+        let file: FileSpec = file.map_err(invalid)?;
 
-        Ok(file.resolve(path.to_path_buf(), numbering))
+        let mut config =
+            file.resolve(path.to_path_buf(), numbering)
+                .map_err(|(reply, message)| {
+                    let (line, column) = replies::locate_reply(text, &reply);
+                    ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        line,
+                        column,
+                        message: format!("replies.{reply}: {message}"),
+                    }
+                })?;
+        config.notes = context.notes;
+        Ok(config)
     }
 
     /// Total number of list entries.
@@ -302,6 +324,8 @@ struct DefaultsSpec {
     action: Action,
     #[serde(default)]
     reply: Option<ReplyName>,
+    #[serde(default)]
+    reply_for: BTreeMap<ReasonName, ReplyName>,
 }
 
 impl Default for DefaultsSpec {
@@ -309,6 +333,7 @@ impl Default for DefaultsSpec {
         DefaultsSpec {
             action: Action::Allow,
             reply: None,
+            reply_for: BTreeMap::new(),
         }
     }
 }
@@ -334,23 +359,9 @@ struct RuleSpec {
     reply: Option<ReplyName>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReplySpec {
-    kind: ReplyKindName,
-    #[serde(default)]
-    cause: Option<CauseName>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ReplyKindName {
-    Reject,
-}
-
 /// A list entry, parsed with the file's numbering plan.
 impl FileSpec {
-    fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Config {
+    fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Result<Config, (String, String)> {
         let lists: Vec<List> = self
             .lists
             .into_iter()
@@ -359,24 +370,8 @@ impl FileSpec {
                 patterns: entries.into_iter().map(|e| e.0).collect(),
             })
             .collect();
-        let mut replies = vec![Reply {
-            name: BUILTIN_REPLY.to_string(),
-            kind: ReplyKind::Reject {
-                cause: "CALL_REJECTED",
-            },
-        }];
-        for (name, spec) in self.replies {
-            let kind = match spec.kind {
-                ReplyKindName::Reject => ReplyKind::Reject {
-                    cause: spec.cause.map(|c| c.0).unwrap_or("CALL_REJECTED"),
-                },
-            };
-            if name == BUILTIN_REPLY {
-                replies[0].kind = kind;
-            } else {
-                replies.push(Reply { name, kind });
-            }
-        }
+        let tones = crate::replies::tones::Country::for_calling_code(&numbering.country_code);
+        let replies = replies::resolve_all(self.replies, tones)?;
         let list_index = |name: &str| lists.iter().position(|l| l.name == name).unwrap_or(0);
         let reply_index = |name: &str| replies.iter().position(|r| r.name == name).unwrap_or(0);
         let rules = self
@@ -398,7 +393,14 @@ impl FileSpec {
             })
             .collect();
         let default_reply = self.defaults.reply.map(|n| reply_index(&n.0)).unwrap_or(0);
-        Config {
+        let reply_by_reason = ReasonReplies(
+            self.defaults
+                .reply_for
+                .iter()
+                .map(|(reason, reply)| (reason.0, reply_index(&reply.0)))
+                .collect(),
+        );
+        Ok(Config {
             path,
             numbering,
             lists,
@@ -406,7 +408,9 @@ impl FileSpec {
             rules,
             default_action: self.defaults.action,
             default_reply,
-        }
+            reply_by_reason,
+            notes: Vec::new(),
+        })
     }
 }
 
