@@ -240,3 +240,5 @@ fn a_missing_config_lets_calls_through_until_reload() {
     assert!(fs.fs_cli("callscreen reload").starts_with("+OK reloaded"));
     assert!(call(&fs, "017012345679", "9000").starts_with("-ERR USER_BUSY"));
 }
+
+mod replies;
