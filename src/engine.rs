@@ -138,13 +138,9 @@ impl Engine {
         let action = self.config.default_action;
         let reply = match action {
             Action::Allow => None,
-            Action::Block => Some(self.choose_reply(
-                None,
-                Reason::Default.as_str(),
-                None,
-                now,
-                trace.as_deref_mut(),
-            )),
+            Action::Block => {
+                Some(self.choose_reply(None, Reason::Default.as_str(), None, now, trace))
+            }
         };
         Verdict {
             action,

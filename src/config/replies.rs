@@ -1048,8 +1048,10 @@ replies:
         let dir = std::env::temp_dir().join(format!("callscreen-replies-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("gone.wav"), b"RIFF").unwrap();
-        let mut options = LoadOptions::default();
-        options.strict = true;
+        let mut options = LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        };
         options
             .vars
             .insert("sounds_dir".into(), dir.display().to_string());

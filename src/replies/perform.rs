@@ -201,7 +201,7 @@ mod tests {
 
         let host = fake(None, None);
         let done = perform(&host, &challenge(), &mut |_| panic!("no pass"));
-        assert_eq!(done.challenge.unwrap().passed, false);
+        assert!(!done.challenge.unwrap().passed);
         assert_eq!(
             *host.log.borrow(),
             ["EXEC play_and_get_digits ARG", "HANGUP CALL_REJECTED"]
