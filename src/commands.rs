@@ -176,21 +176,42 @@ pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
         ApiCommand::Report(args) => stats::report(service, args),
         ApiCommand::Status => status(service),
         ApiCommand::Reload => match service.reload() {
-            Ok(s) => format!(
-                "+OK reloaded {}: {} rules, {} lists, {} entries, {} replies\n",
-                service.config_path().display(),
-                s.rules,
-                s.lists,
-                s.entries,
-                s.replies
-            ),
+            Ok(s) => {
+                let mut out = format!(
+                    "+OK reloaded {}: {} rules, {} lists, {} entries, {} replies\n",
+                    service.config_path().display(),
+                    s.rules,
+                    s.lists,
+                    s.entries,
+                    s.replies
+                );
+                for note in &s.notes {
+                    let _ = writeln!(out, "note: {note}");
+                }
+                out
+            }
             Err(err) => format!("-ERR {err}\n"),
         },
         ApiCommand::Check {
             caller,
             destination,
         } => match service.engine() {
-            Some(engine) => check(&engine, caller, destination.as_deref().unwrap_or("")),
+            Some(engine) => {
+                let mut out = check(&engine, caller, destination.as_deref().unwrap_or(""));
+                let who = engine.config().numbering.classify(caller);
+                let now = SystemTime::now();
+                if let Some(until) = who
+                    .number()
+                    .and_then(|n| service.allow_memory.allowed_until(n, now))
+                {
+                    let _ = writeln!(
+                        out,
+                        "remembered: passed a challenge; let through until {}",
+                        iso8601_utc(until)
+                    );
+                }
+                out
+            }
             None => format!(
                 "-ERR no config loaded: {}\n",
                 service.last_error().unwrap_or_default()
@@ -267,7 +288,14 @@ pub fn check(engine: &Engine, caller: &str, destination: &str) -> String {
         let _ = writeln!(out, "reply: {} ({})", reply.name, reply.kind);
     }
     let _ = writeln!(out, "trace:");
-    for (i, step) in trace.iter().enumerate() {
+    let mut n = 0;
+    for step in &trace {
+        if step.rule == "reply" {
+            let _ = writeln!(out, "     -> reply {}", step.detail);
+            continue;
+        }
+        n += 1;
+        let i = n - 1;
         let _ = writeln!(
             out,
             "  {}. {} {}: {}",

@@ -7,9 +7,11 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::config::{Action, CallerClass, Config, Reply, Rule};
+use crate::config::{Action, CallerClass, Config, Reply, ReplyDefaults, Rule};
 use crate::number_set::{NumberSet, SetMatch};
 use crate::numbers::Caller;
+use crate::replies::prng::Prng;
+use crate::replies::select::Selector;
 use crate::runtime_lists::{RuntimeList, RuntimeLists};
 use crate::verdict::{Reason, Verdict};
 
@@ -67,6 +69,7 @@ pub struct Engine {
     runtime_slots: Vec<Option<RuntimeList>>,
     /// Entries added at run time; shared with the service, outlives reloads.
     runtime: Arc<RuntimeLists>,
+    selector: Selector,
 }
 
 impl Engine {
@@ -78,6 +81,16 @@ impl Engine {
     /// Compiles a validated config whose `runtime-block` / `runtime-allow`
     /// lists are read from `runtime` (the service's store).
     pub fn with_runtime(config: Config, runtime: Arc<RuntimeLists>) -> Engine {
+        Engine::build(config, runtime, Prng::seed_from_time())
+    }
+
+    /// Compiles a validated config whose random reply picks follow `seed`
+    /// (reproducible, for tests and replays).
+    pub fn with_seed(config: Config, seed: u64) -> Engine {
+        Engine::build(config, Arc::new(RuntimeLists::new()), seed)
+    }
+
+    fn build(config: Config, runtime: Arc<RuntimeLists>, seed: u64) -> Engine {
         let sets = config
             .lists
             .iter()
@@ -88,11 +101,13 @@ impl Engine {
             .iter()
             .map(|l| RuntimeList::from_name(&l.name))
             .collect();
+        let selector = Selector::new(&config.replies, seed);
         Engine {
             config,
             sets,
             runtime_slots,
             runtime,
+            selector,
         }
     }
 
@@ -154,16 +169,21 @@ impl Engine {
                 });
             }
             if outcome.matched {
+                let reason = reason_of(rule);
                 let reply = match rule.action {
                     Action::Allow => None,
-                    Action::Block => {
-                        Some(self.reply(rule.reply.unwrap_or(self.config.default_reply)))
-                    }
+                    Action::Block => Some(self.choose_reply(
+                        rule.reply,
+                        reason.as_str(),
+                        None,
+                        now,
+                        trace.as_deref_mut(),
+                    )),
                 };
                 return Verdict {
                     action: rule.action,
                     rule: Some(rule),
-                    reason: reason_of(rule),
+                    reason,
                     reply,
                     caller,
                     destination,
@@ -171,18 +191,83 @@ impl Engine {
             }
         }
         let action = self.config.default_action;
+        let reply = match action {
+            Action::Allow => None,
+            Action::Block => {
+                Some(self.choose_reply(None, Reason::Default.as_str(), None, now, trace))
+            }
+        };
         Verdict {
             action,
             rule: None,
             reason: Reason::Default,
-            reply: (action == Action::Block).then(|| self.reply(self.config.default_reply)),
+            reply,
             caller,
             destination,
         }
     }
 
-    fn reply(&self, index: usize) -> &Reply {
-        &self.config.replies[index]
+    /// The index of a reply by name (for rules, limits and profiles that
+    /// name one).
+    pub fn reply_index(&self, name: &str) -> Option<usize> {
+        self.config.replies.iter().position(|r| r.name == name)
+    }
+
+    /// Resolves reply `index` (a group or schedule is resolved to one of its
+    /// members, by weight, turn, chance or time) to the reply that acts on
+    /// the call. Each choice is added to `trace`.
+    pub fn pick_reply(
+        &self,
+        index: usize,
+        now: SystemTime,
+        trace: Option<&mut Vec<TraceStep>>,
+    ) -> &Reply {
+        let replies = &self.config.replies;
+        let index = index.min(replies.len() - 1);
+        match trace {
+            None => &replies[self.selector.pick(replies, index, now, None)],
+            Some(t) => {
+                let mut lines = Vec::new();
+                let chosen = self.selector.pick(replies, index, now, Some(&mut lines));
+                t.extend(lines.into_iter().map(reply_step));
+                &replies[chosen]
+            }
+        }
+    }
+
+    /// The reply a blocked call gets. The first that is set wins: the reply
+    /// `named` (by the rule or limit that blocked), the profile's default for
+    /// the reason, the profile's default, the config's default for the reason
+    /// (`defaults.reply_for`), the config's default (`defaults.reply`). Then
+    /// choices are resolved with [`Engine::pick_reply`]. Allocation-free
+    /// without a trace.
+    pub fn choose_reply(
+        &self,
+        named: Option<usize>,
+        reason: &str,
+        profile: Option<&ReplyDefaults>,
+        now: SystemTime,
+        mut trace: Option<&mut Vec<TraceStep>>,
+    ) -> &Reply {
+        let c = &self.config;
+        let (index, source) = if let Some(i) = named {
+            (i, "named by the rule")
+        } else if let Some(i) = profile.and_then(|p| p.by_reason.get(reason)) {
+            (i, "the profile's default for the reason")
+        } else if let Some(i) = profile.and_then(|p| p.reply) {
+            (i, "the profile's default")
+        } else if let Some(i) = c.reply_by_reason.get(reason) {
+            (i, "defaults.reply_for")
+        } else {
+            (c.default_reply, "defaults.reply")
+        };
+        if let Some(t) = trace.as_deref_mut() {
+            t.push(reply_step(format!(
+                "{} ({source}, reason {reason})",
+                c.replies[index].name
+            )));
+        }
+        self.pick_reply(index, now, trace)
     }
 
     fn in_any(&self, lists: &[usize], who: Caller, now: SystemTime) -> Option<(usize, SetMatch)> {
@@ -289,6 +374,15 @@ impl Engine {
         } else {
             parts.join("; ")
         }
+    }
+}
+
+/// A trace line about the reply (rule `reply`).
+fn reply_step(detail: String) -> TraceStep {
+    TraceStep {
+        rule: "reply".to_string(),
+        matched: true,
+        detail,
     }
 }
 
@@ -421,7 +515,9 @@ rules:
         let e = engine();
         let (v, trace) = e.explain(&call("017112345678", "4000"), SystemTime::now());
         assert_eq!(v.rule_name(), "marketing");
-        assert_eq!(trace.len(), 3);
+        assert_eq!(trace.len(), 4);
+        assert_eq!(trace[3].rule, "reply");
+        assert_eq!(trace[3].detail, "busy (named by the rule, reason list)");
         assert!(!trace[0].matched);
         assert_eq!(trace[0].detail, "caller +8617112345678 is not in family");
         assert_eq!(trace[1].detail, "caller is number, not anonymous");
@@ -433,6 +529,97 @@ rules:
             "{}",
             trace[2].detail
         );
+    }
+
+    const DEFAULTS: &str = r#"
+lists:
+  pool: ["+86170*"]
+  named: ["+86171*"]
+replies:
+  busy: { kind: busy_tone }
+  vacant: { kind: vacant }
+  ring: { kind: ringout, seconds: 20 }
+  mix: { kind: group, pick: round_robin, replies: [busy, ring] }
+rules:
+  - name: named
+    caller_in: named
+    action: block
+    reply: vacant
+  - name: pool
+    caller_in: pool
+    action: block
+  - name: anonymous
+    caller_is: anonymous
+    action: block
+  - name: malformed
+    caller_is: malformed
+    action: block
+defaults:
+  action: block
+  reply: ring
+  reply_for:
+    list: mix
+    anonymous: vacant
+"#;
+
+    #[test]
+    fn replies_come_from_the_rule_then_the_reason_then_the_default() {
+        let e = Engine::with_seed(Config::parse(DEFAULTS, Path::new("t.yaml")).unwrap(), 1);
+        let now = SystemTime::now();
+        let reply = |caller: &str| {
+            e.screen(&call(caller, "4000"), now)
+                .reply
+                .unwrap()
+                .name
+                .clone()
+        };
+        // Named by the rule.
+        assert_eq!(reply("+8617100000000"), "vacant");
+        // Reason list → the group mix, in turn.
+        assert_eq!(reply("+8617000000000"), "busy");
+        assert_eq!(reply("+8617000000001"), "ring");
+        assert_eq!(reply("+8617000000002"), "busy");
+        // Reason anonymous has its own; malformed falls to defaults.reply.
+        assert_eq!(reply("anonymous"), "vacant");
+        assert_eq!(reply("%%%"), "ring");
+        // The default action (reason default) uses defaults.reply too.
+        assert_eq!(reply("+12025550123"), "ring");
+
+        let (_, trace) = e.explain(&call("+8617000000003", "4000"), now);
+        let lines: Vec<&str> = trace
+            .iter()
+            .filter(|t| t.rule == "reply")
+            .map(|t| t.detail.as_str())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "mix (defaults.reply_for, reason list)",
+                "group mix (round_robin of busy, ring): turn 2 of 2: ring"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_profile_default_comes_before_the_config_defaults() {
+        let e = Engine::with_seed(Config::parse(DEFAULTS, Path::new("t.yaml")).unwrap(), 1);
+        let now = SystemTime::now();
+        let busy = e.reply_index("busy").unwrap();
+        let vacant = e.reply_index("vacant").unwrap();
+        let profile = ReplyDefaults {
+            by_reason: crate::config::ReasonReplies(vec![("limit", vacant)]),
+            reply: Some(busy),
+        };
+        let pick = |named, reason| {
+            e.choose_reply(named, reason, Some(&profile), now, None)
+                .name
+                .clone()
+        };
+        assert_eq!(pick(None, "limit"), "vacant");
+        assert_eq!(pick(None, "anonymous"), "busy");
+        assert_eq!(pick(Some(e.reply_index("ring").unwrap()), "limit"), "ring");
+        // Without a profile, a limit falls back to the config's defaults.
+        assert_eq!(e.choose_reply(None, "limit", None, now, None).name, "ring");
     }
 
     #[test]

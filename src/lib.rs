@@ -5,6 +5,7 @@
 //! by the `callscreen` command-line program.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod allow_memory;
 pub mod causes;
 pub mod commands;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod number_set;
 pub mod numbers;
 pub mod ops;
 pub mod pattern;
+pub mod replies;
 pub mod report;
 pub mod runtime_lists;
 pub mod screening;

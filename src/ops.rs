@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use crate::config::Operations;
+use crate::config::{LoadOptions, Operations};
 use crate::events::{penalty_headers, EventSink, PenaltyChange, PENALTY_SUBCLASS};
 use crate::ledger::{Ledger, LedgerRecord, LedgerSettings};
 use crate::metrics::CallMetrics;
@@ -64,6 +64,8 @@ pub struct StartOptions {
     pub logger: Option<Arc<dyn LogSink>>,
     /// Where events go.
     pub events: Option<Arc<dyn EventSink>>,
+    /// How audio paths in the config are expanded and checked.
+    pub load: LoadOptions,
 }
 
 impl std::fmt::Debug for StartOptions {

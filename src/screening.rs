@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use crate::config::{Action, ReplyKind};
 use crate::engine::CallFacts;
+use crate::replies::steps::{steps_for, ChallengeStep, HostStep, VAR_CHALLENGE};
 use crate::service::Service;
 
 /// Channel variable holding `allow`, `block` or `error`.
@@ -42,12 +43,19 @@ impl AppArgs {
     }
 }
 
+/// Reason set in `callscreen_reason` for a caller let through because it
+/// passed a challenge recently.
+pub const REASON_REMEMBERED: &str = "remembered";
+
 /// What the channel must get.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallPlan {
-    /// Channel variables to set, in order.
+    /// Channel variables to set, in order, first.
     pub variables: Vec<(&'static str, String)>,
-    /// Hang up with this FreeSWITCH cause name.
+    /// Then the reply, step by step (empty: the call returns to the dialplan).
+    pub steps: Vec<HostStep>,
+    /// The cause the reply ends the call with, if it does without asking the
+    /// caller anything (for logs and tests; `steps` is what is done).
     pub hangup: Option<&'static str>,
     /// One line for the log.
     pub summary: String,
@@ -67,6 +75,7 @@ pub fn plan_call(
                 (VAR_VERDICT, "error".to_string()),
                 (VAR_REASON, "error".to_string()),
             ],
+            steps: Vec::new(),
             hangup: None,
             summary: format!(
                 "no config loaded ({}); call let through",
@@ -75,26 +84,49 @@ pub fn plan_call(
         };
     };
     let started = std::time::Instant::now();
-    let verdict = engine.screen(facts, now);
+    let mut verdict = engine.screen(facts, now);
     let took = started.elapsed();
+    // A caller who passed a challenge lately is let through.
+    let remembered = match (verdict.action, verdict.caller.number()) {
+        (Action::Block, Some(number)) => service.allow_memory.allowed_until(number, now),
+        _ => None,
+    };
+    if remembered.is_some() {
+        verdict.action = Action::Allow;
+        verdict.reply = None;
+    }
     service.record(&verdict);
     service.observe(facts, &verdict, args.advise, now, took);
 
+    let reason = if remembered.is_some() {
+        REASON_REMEMBERED
+    } else {
+        verdict.reason.as_str()
+    };
     let mut variables = vec![
         (VAR_VERDICT, verdict.action.as_str().to_string()),
         (VAR_RULE, verdict.rule_name().to_string()),
-        (VAR_REASON, verdict.reason.as_str().to_string()),
+        (VAR_REASON, reason.to_string()),
         (VAR_CALLER, verdict.caller.to_string()),
     ];
-    let mut hangup = None;
+    if remembered.is_some() {
+        variables.push((VAR_CHALLENGE, "remembered".to_string()));
+    }
+    let mut steps = Vec::new();
     if let Some(reply) = verdict.reply {
         variables.push((VAR_REPLY, reply.name.clone()));
         if !args.advise {
-            match reply.kind {
-                ReplyKind::Reject { cause } => hangup = Some(cause),
-            }
+            let fallback = match &reply.kind {
+                ReplyKind::Challenge(c) => Some(engine.pick_reply(c.fallback, now, None)),
+                _ => None,
+            };
+            steps = steps_for(reply, verdict.caller.number(), fallback);
         }
     }
+    let hangup = match steps.last() {
+        Some(HostStep::Hangup { cause }) => Some(*cause),
+        _ => None,
+    };
     let summary = format!(
         "{} caller {} ({}) to {}: rule {}, reason {}{}{}",
         verdict.action.as_str(),
@@ -102,7 +134,7 @@ pub fn plan_call(
         verdict.caller,
         facts.destination,
         verdict.rule_name(),
-        verdict.reason,
+        reason,
         verdict
             .reply
             .map(|r| format!(", reply {} ({})", r.name, r.kind))
@@ -115,8 +147,16 @@ pub fn plan_call(
     );
     CallPlan {
         variables,
+        steps,
         hangup,
         summary,
+    }
+}
+
+/// Remembers the caller of a passed challenge as allowed, if the reply says so.
+pub fn challenge_passed(service: &Service, challenge: &ChallengeStep, now: SystemTime) {
+    if let Some((caller, duration)) = challenge.remember {
+        service.allow_memory.remember(caller, now + duration, now);
     }
 }
 
@@ -190,6 +230,57 @@ mod tests {
         assert_eq!(
             s.stats.allowed.load(std::sync::atomic::Ordering::Relaxed),
             1
+        );
+        std::fs::remove_file(path).unwrap();
+    }
+
+    const CHALLENGE: &str = "lists:\n  bad: [\"+86170*\"]\nreplies:\n  ask:\n    kind: challenge\n    prompt: \"tone_stream://%(200,0,800)\"\n    digits: \"1\"\n    remember: 1h\n    fallback: gone\n  gone: {kind: vacant}\nrules:\n  - name: pool\n    caller_in: bad\n    action: block\n    reply: ask\n";
+
+    #[test]
+    fn a_challenge_plans_the_fallback_and_a_pass_is_remembered() {
+        let (s, path) = service(CHALLENGE, "challenge");
+        let now = SystemTime::now();
+        let plan = plan_call(&s, &facts("17012345678"), &AppArgs::default(), now);
+        assert_eq!(plan.hangup, None, "a challenge may let the caller through");
+        let [HostStep::Execute { app: "answer", .. }, HostStep::Set { .. }, HostStep::Challenge(c)] =
+            plan.steps.as_slice()
+        else {
+            panic!("{:?}", plan.steps)
+        };
+        assert_eq!(c.expected, "1");
+        assert!(c.on_fail.contains(&HostStep::Hangup {
+            cause: "UNALLOCATED_NUMBER"
+        }));
+        assert_eq!(c.remember.unwrap().1, std::time::Duration::from_secs(3600));
+
+        challenge_passed(&s, c, now);
+        let plan = plan_call(&s, &facts("17012345678"), &AppArgs::default(), now);
+        assert!(plan.steps.is_empty());
+        assert!(plan.variables.contains(&(VAR_VERDICT, "allow".into())));
+        assert!(plan
+            .variables
+            .contains(&(VAR_REASON, REASON_REMEMBERED.into())));
+        assert!(plan
+            .variables
+            .contains(&(VAR_CHALLENGE, "remembered".into())));
+        // Another number of the same pool is still challenged; the memory outlives a reload.
+        assert!(
+            !plan_call(&s, &facts("17012345679"), &AppArgs::default(), now)
+                .steps
+                .is_empty()
+        );
+        s.reload().unwrap();
+        let later = now + std::time::Duration::from_secs(3599);
+        assert!(
+            plan_call(&s, &facts("17012345678"), &AppArgs::default(), later)
+                .steps
+                .is_empty()
+        );
+        let expired = now + std::time::Duration::from_secs(3601);
+        assert!(
+            !plan_call(&s, &facts("17012345678"), &AppArgs::default(), expired)
+                .steps
+                .is_empty()
         );
         std::fs::remove_file(path).unwrap();
     }

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use crate::config::{Action, Config, ConfigError, Operations};
+use crate::allow_memory::AllowMemory;
+use crate::config::{Action, Config, ConfigError, LoadOptions, Operations};
 use crate::engine::{CallFacts, Engine};
 use crate::events::{verdict_headers, VERDICT_SUBCLASS};
 use crate::ledger::LedgerRecord;
@@ -25,11 +26,14 @@ pub struct LoadSummary {
     pub entries: usize,
     /// Named replies (including the built-in one).
     pub replies: usize,
+    /// Warnings about the config (audio paths that could not be checked).
+    pub notes: Vec<String>,
 }
 
 impl LoadSummary {
     fn of(engine: &Engine) -> LoadSummary {
         LoadSummary {
+            notes: engine.config().notes.clone(),
             rules: engine.rule_count(),
             lists: engine.config().defined_list_count(),
             entries: engine.entry_count(),
@@ -66,6 +70,7 @@ struct Current {
 #[derive(Debug)]
 pub struct Service {
     config_path: PathBuf,
+    load_options: LoadOptions,
     started_at: SystemTime,
     current: RwLock<Current>,
     /// Counters.
@@ -73,6 +78,8 @@ pub struct Service {
     /// Runtime lists, durable state, ledger, metrics, hooks (survive reloads).
     pub ops: Ops,
     maintenance: Mutex<Option<Maintenance>>,
+    /// Callers who passed a challenge, let through for a while; kept across reloads.
+    pub allow_memory: AllowMemory,
 }
 
 impl Service {
@@ -83,15 +90,18 @@ impl Service {
         Service::start_with(path, StartOptions::default())
     }
 
-    /// Starts as [`Service::start`], with the host's defaults and hooks: the
-    /// state directory is opened and its journal replayed, and the ledger
-    /// writer thread is started (joined by [`Service::shutdown`]).
+    /// Starts as [`Service::start`], with the host's defaults and hooks: audio
+    /// paths are expanded and checked as `options.load` says (the module passes
+    /// FreeSWITCH's global variables) at this load and every reload, the state
+    /// directory is opened and its journal replayed, and the ledger writer
+    /// thread is started (joined by [`Service::shutdown`]).
     pub fn start_with(
         path: &Path,
         options: StartOptions,
     ) -> (Service, Result<LoadSummary, ConfigError>) {
         let service = Service {
             config_path: path.to_path_buf(),
+            load_options: options.load.clone(),
             started_at: SystemTime::now(),
             current: RwLock::new(Current {
                 engine: None,
@@ -101,6 +111,7 @@ impl Service {
             stats: Stats::default(),
             ops: Ops::new(options),
             maintenance: Mutex::new(None),
+            allow_memory: AllowMemory::default(),
         };
         let result = service.load_and_swap();
         let settings = service.operations();
@@ -213,7 +224,7 @@ impl Service {
 
     fn load_and_swap(&self) -> Result<LoadSummary, ConfigError> {
         // Parse and compile outside the lock: calls keep using the old engine.
-        match Config::load(&self.config_path) {
+        match Config::load_with(&self.config_path, &self.load_options) {
             Ok(config) => {
                 let engine = Arc::new(Engine::with_runtime(config, self.ops.runtime.clone()));
                 let summary = LoadSummary::of(&engine);

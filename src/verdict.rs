@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::config::{Action, Reply, ReplyKind, Rule};
+use crate::config::{Action, Reply, Rule};
 use crate::numbers::Caller;
 
 /// Why a call got its verdict; set in `callscreen_reason`.
@@ -68,13 +68,5 @@ impl Verdict<'_> {
     /// The reply's name, or empty for an allowed call.
     pub fn reply_name(&self) -> &str {
         self.reply.map(|r| r.name.as_str()).unwrap_or("")
-    }
-}
-
-impl fmt::Display for ReplyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReplyKind::Reject { cause } => write!(f, "reject {cause}"),
-        }
     }
 }

@@ -37,7 +37,7 @@ cc -std=gnu11 -O1 -rdynamic -Iinclude -o $FAKE tests/host/fakeswitch.c -ldl
   done
   echo "api status"
   echo "shutdown"
-} | $FAKE | grep -E '^(> call|> load|> api|SET callscreen_(verdict|rule|reply)|HANGUP|RETURNED|STATUS|API\||REGISTERED|LOG (CRIT|NOTICE|INFO))' \
+} | $FAKE | grep -E '^(> call|> load|> api|SET callscreen_(verdict|rule|reply)|EXEC|HANGUP|RETURNED|STATUS|API\||REGISTERED|LOG (CRIT|NOTICE|INFO))' \
   | sed -e 's/^LOG [A-Z]* [^ ]* fmt=[^ ]* text=/  log: /' -e 's/^/  /'
 echo
 echo "Install into FreeSWITCH with 'make install', then in fs_cli: load mod_callscreen"

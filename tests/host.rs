@@ -812,3 +812,6 @@ fn runtime_entries_survive_unload_and_load_again() {
         r.text()
     );
 }
+
+#[path = "host/replies.rs"]
+mod replies;

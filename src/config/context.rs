@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
+use super::audio::LoadOptions;
 use crate::numbers::NumberPlan;
 
 /// Names and plan known to pass 2.
@@ -13,14 +14,19 @@ pub(super) struct ParseContext {
     pub(super) lists: BTreeSet<String>,
     pub(super) replies: BTreeSet<String>,
     pub(super) rule_names: BTreeSet<String>,
+    /// How audio paths are expanded and checked.
+    pub(super) load: LoadOptions,
+    /// Warnings found on the way (paths that could not be checked).
+    pub(super) notes: Vec<String>,
 }
 
 thread_local! {
     static CONTEXT: RefCell<Option<ParseContext>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with `ctx` installed for the field deserializers.
-pub(super) fn with_context<T>(ctx: ParseContext, f: impl FnOnce() -> T) -> T {
+/// Runs `f` with `ctx` installed for the field deserializers; gives the
+/// context back with what the pass added (its notes).
+pub(super) fn with_context<T>(ctx: ParseContext, f: impl FnOnce() -> T) -> (T, ParseContext) {
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
@@ -29,7 +35,11 @@ pub(super) fn with_context<T>(ctx: ParseContext, f: impl FnOnce() -> T) -> T {
     }
     CONTEXT.with(|c| *c.borrow_mut() = Some(ctx));
     let _reset = Reset;
-    f()
+    let result = f();
+    let ctx = CONTEXT
+        .with(|c| c.borrow_mut().take())
+        .expect("the context stays installed during the pass");
+    (result, ctx)
 }
 
 /// Gives a field deserializer the context of the running pass.

@@ -16,18 +16,24 @@ use serde::Deserialize;
 use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
 
+mod audio;
 mod context;
 mod fields;
 mod operations;
+mod replies;
 
+pub use audio::{AudioPath, GlobalLookup, LoadOptions};
 pub use operations::{
     parse_size, EventOptions, LedgerOptions, Operations, StateOptions, WatchOptions,
 };
+pub use replies::{
+    parse_duration, Case, Challenge, Destination, Member, Pick, ReasonReplies, Reply,
+    ReplyDefaults, ReplyKind, BUILTIN_REPLY, REASON_NAMES,
+};
 
 use context::{with_context, ParseContext};
-use fields::{
-    CauseName, DefinedListName, Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName,
-};
+use fields::{DefinedListName, Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName};
+use replies::{ReasonName, ReplySpec};
 
 /// A config that could not be used, with where and why.
 #[derive(Debug)]
@@ -108,25 +114,6 @@ pub enum CallerClass {
     Malformed,
 }
 
-/// What a blocked caller gets.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReplyKind {
-    /// Hang up before answer with this cause (SIP maps it: USER_BUSY → 486…).
-    Reject {
-        /// Canonical FreeSWITCH cause name.
-        cause: &'static str,
-    },
-}
-
-/// A named reply from the `replies:` section.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reply {
-    /// The name rules use.
-    pub name: String,
-    /// What it does.
-    pub kind: ReplyKind,
-}
-
 /// A rule as written in the file, names resolved to indexes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
@@ -170,27 +157,45 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// What happens to a call no rule matches.
     pub default_action: Action,
-    /// Reply of a blocking rule that names none.
+    /// Reply of a blocking rule that names none (when `reply_by_reason` has
+    /// none for the verdict's reason).
     pub default_reply: usize,
     /// State, ledger, events and file watching (`state:`, `ledger:`, `events:`, `watch:`).
     pub operations: Operations,
+    /// Default replies per reason (`defaults.reply_for`).
+    pub reply_by_reason: ReasonReplies,
+    /// Things worth knowing that are not errors (audio paths that could not
+    /// be checked here), for the log and `callscreen validate`.
+    pub notes: Vec<String>,
 }
-
-/// The reply every config has, used when nothing else is said.
-pub const BUILTIN_REPLY: &str = "rejected";
 
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with(path, &LoadOptions::default())
+    }
+
+    /// Reads and validates a config file, expanding and checking audio paths
+    /// as `options` say.
+    pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Config::parse(&text, path)
+        Config::parse_with(&text, path, options)
     }
 
     /// Validates config text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse_with(text, path, &LoadOptions::default())
+    }
+
+    /// Validates config text with these load options.
+    pub fn parse_with(
+        text: &str,
+        path: &Path,
+        options: &LoadOptions,
+    ) -> Result<Config, ConfigError> {
         let invalid = |err: serde_yaml::Error| yaml_error(path, err);
 
         // Pass 1: the names and the numbering plan the rest depends on.
@@ -211,17 +216,31 @@ impl Config {
             lists: list_names,
             replies: reply_names,
             rule_names: BTreeSet::new(),
+            load: options.clone(),
+            notes: Vec::new(),
         };
-        let file: FileSpec = with_context(context, || {
+        let (file, context) = with_context(context, || {
             if text.trim().is_empty() {
                 Ok(FileSpec::default())
             } else {
                 serde_yaml::from_str(text)
             }
-        })
-        .map_err(invalid)?;
+        });
+        let file: FileSpec = file.map_err(invalid)?;
 
-        Ok(file.resolve(path.to_path_buf(), numbering))
+        let mut config =
+            file.resolve(path.to_path_buf(), numbering)
+                .map_err(|(reply, message)| {
+                    let (line, column) = replies::locate_reply(text, &reply);
+                    ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        line,
+                        column,
+                        message: format!("replies.{reply}: {message}"),
+                    }
+                })?;
+        config.notes = context.notes;
+        Ok(config)
     }
 
     /// Number of lists defined in the file (the runtime lists not counted).
@@ -328,6 +347,8 @@ struct DefaultsSpec {
     action: Action,
     #[serde(default)]
     reply: Option<ReplyName>,
+    #[serde(default)]
+    reply_for: BTreeMap<ReasonName, ReplyName>,
 }
 
 impl Default for DefaultsSpec {
@@ -335,6 +356,7 @@ impl Default for DefaultsSpec {
         DefaultsSpec {
             action: Action::Allow,
             reply: None,
+            reply_for: BTreeMap::new(),
         }
     }
 }
@@ -360,23 +382,9 @@ struct RuleSpec {
     reply: Option<ReplyName>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReplySpec {
-    kind: ReplyKindName,
-    #[serde(default)]
-    cause: Option<CauseName>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ReplyKindName {
-    Reject,
-}
-
 /// A list entry, parsed with the file's numbering plan.
 impl FileSpec {
-    fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Config {
+    fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Result<Config, (String, String)> {
         let mut lists: Vec<List> = self
             .lists
             .into_iter()
@@ -398,24 +406,8 @@ impl FileSpec {
             watch: self.watch,
         }
         .resolve(&path);
-        let mut replies = vec![Reply {
-            name: BUILTIN_REPLY.to_string(),
-            kind: ReplyKind::Reject {
-                cause: "CALL_REJECTED",
-            },
-        }];
-        for (name, spec) in self.replies {
-            let kind = match spec.kind {
-                ReplyKindName::Reject => ReplyKind::Reject {
-                    cause: spec.cause.map(|c| c.0).unwrap_or("CALL_REJECTED"),
-                },
-            };
-            if name == BUILTIN_REPLY {
-                replies[0].kind = kind;
-            } else {
-                replies.push(Reply { name, kind });
-            }
-        }
+        let tones = crate::replies::tones::Country::for_calling_code(&numbering.country_code);
+        let replies = replies::resolve_all(self.replies, tones)?;
         let list_index = |name: &str| lists.iter().position(|l| l.name == name).unwrap_or(0);
         let reply_index = |name: &str| replies.iter().position(|r| r.name == name).unwrap_or(0);
         let rules = self
@@ -437,7 +429,14 @@ impl FileSpec {
             })
             .collect();
         let default_reply = self.defaults.reply.map(|n| reply_index(&n.0)).unwrap_or(0);
-        Config {
+        let reply_by_reason = ReasonReplies(
+            self.defaults
+                .reply_for
+                .iter()
+                .map(|(reason, reply)| (reason.0, reply_index(&reply.0)))
+                .collect(),
+        );
+        Ok(Config {
             path,
             numbering,
             lists,
@@ -446,7 +445,9 @@ impl FileSpec {
             default_action: self.defaults.action,
             default_reply,
             operations,
-        }
+            reply_by_reason,
+            notes: Vec::new(),
+        })
     }
 }
 

@@ -10,7 +10,8 @@ use super::log::{log, Level};
 use super::module::service;
 use super::session::Session;
 use crate::engine::{CallEvidence, CallFacts};
-use crate::screening::{plan_call, AppArgs};
+use crate::replies::perform::{perform, CallHost};
+use crate::screening::{challenge_passed, plan_call, AppArgs};
 
 /// Called by FreeSWITCH for `<action application="callscreen" data="…"/>`.
 pub unsafe extern "C" fn callscreen_app(
@@ -91,17 +92,75 @@ fn screen(session: &Session, data: &str) {
     for (name, value) in &plan.variables {
         session.set_variable(name, value);
     }
-    let level = if plan.hangup.is_some() {
-        Level::Notice
-    } else {
+    let level = if plan.steps.is_empty() {
         Level::Info
+    } else {
+        Level::Notice
     };
     log(
         Some(session),
         level,
         format_args!("callscreen: {}", plan.summary),
     );
-    if let Some(cause) = plan.hangup {
-        session.hangup(cause);
+    if plan.steps.is_empty() {
+        return;
+    }
+    let done = perform(session, &plan.steps, &mut |challenge| {
+        challenge_passed(&service, challenge, SystemTime::now())
+    });
+    for app in &done.failed_apps {
+        log(
+            Some(session),
+            Level::Warning,
+            format_args!("callscreen: FreeSWITCH could not run {app} (is its module loaded?)"),
+        );
+    }
+    if let Some(c) = &done.challenge {
+        log(
+            Some(session),
+            Level::Notice,
+            format_args!(
+                "callscreen: challenge {} (pressed {})",
+                if c.passed {
+                    "passed: call continues"
+                } else {
+                    "failed: fallback reply"
+                },
+                c.pressed
+                    .as_deref()
+                    .or(c.invalid.as_deref())
+                    .unwrap_or("nothing")
+            ),
+        );
+    }
+    if done.caller_left {
+        log(
+            Some(session),
+            Level::Info,
+            format_args!("callscreen: caller hung up during the reply"),
+        );
+    }
+}
+
+impl CallHost for Session {
+    fn ready(&self) -> bool {
+        Session::ready(self)
+    }
+
+    fn execute(&self, app: &str, arg: &str) -> bool {
+        Session::execute(self, app, arg)
+    }
+
+    fn set_variable(&self, name: &str, value: &str) {
+        Session::set_variable(self, name, value)
+    }
+
+    fn variable(&self, name: &str) -> Option<String> {
+        let name = super::cstr::to_host(name);
+        Session::variable(self, &name).map(|v| v.into_owned())
+    }
+
+    fn hangup(&self, cause: &str) {
+        Session::hangup(self, cause)
     }
 }

@@ -15,6 +15,7 @@ use super::host_api;
 use super::log::{log, Level};
 use super::{api, app, events};
 use crate::commands::COMPLETIONS;
+use crate::config::LoadOptions;
 use crate::ops::StartOptions;
 use crate::service::Service;
 
@@ -39,7 +40,7 @@ pub fn service() -> Option<Arc<Service>> {
 const MODULE_NAME: &[u8] = b"mod_callscreen\0";
 const APP_NAME: &[u8] = b"callscreen\0";
 const APP_SHORT: &[u8] = b"Screen an inbound call against the callscreen rules\0";
-const APP_LONG: &[u8] = b"Decides whether the caller gets through. Sets callscreen_verdict, callscreen_rule, callscreen_reason, callscreen_reply and callscreen_caller; a blocked caller gets the rule's reply (hang up with a cause); an allowed call continues untouched. With 'advise' only the variables are set.\0";
+const APP_LONG: &[u8] = b"Decides whether the caller gets through. Sets callscreen_verdict, callscreen_rule, callscreen_reason, callscreen_reply and callscreen_caller; a blocked caller gets the rule's reply (reject with a cause, busy tone, SIT tones, message, ringout, transfer/voicemail, or a press-a-digit challenge that lets a person through); an allowed call continues untouched. With 'advise' only the variables are set.\0";
 const APP_SYNTAX: &[u8] = b"[advise]\0";
 const API_DESC: &[u8] =
     b"callscreen: status, reload, check, block/allow at runtime, list, stats, metrics, report\0";
@@ -132,20 +133,28 @@ unsafe extern "C" fn callscreen_load(
             default_state_dir: default_state_dir(),
             logger: Some(Arc::new(events::FsLog)),
             events: Some(Arc::new(events::FsEvents)),
+            // $${name} in audio paths: FreeSWITCH's own global variables, read
+            // at load and at every reload.
+            load: LoadOptions::with_globals(Arc::new(host::global_variable)),
         };
         let (service, result) = Service::start_with(&path, options);
         match result {
-            Ok(s) => log(
-                None,
-                Level::Info,
-                format_args!(
-                    "mod_callscreen: loaded {}: {} rules, {} lists, {} entries",
-                    path.display(),
-                    s.rules,
-                    s.lists,
-                    s.entries
-                ),
-            ),
+            Ok(s) => {
+                log(
+                    None,
+                    Level::Info,
+                    format_args!(
+                        "mod_callscreen: loaded {}: {} rules, {} lists, {} entries",
+                        path.display(),
+                        s.rules,
+                        s.lists,
+                        s.entries
+                    ),
+                );
+                for note in &s.notes {
+                    log(None, Level::Warning, format_args!("mod_callscreen: {note}"));
+                }
+            }
             Err(err) => log(
                 None,
                 Level::Crit,

@@ -102,8 +102,8 @@ impl Session {
         unsafe { test_ready(self.channel.as_ptr(), sys::SWITCH_TRUE, sys::SWITCH_FALSE) != 0 }
     }
 
-    /// Runs a FreeSWITCH application on the call (as the dialplan would).
-    #[allow(dead_code)] // the reply kinds that play media run applications
+    /// Runs a FreeSWITCH application on the call (as the dialplan would);
+    /// returns when it is done (a playback when it has played).
     pub fn execute(&self, app: &str, arg: &str) -> bool {
         let Some(execute) = self.api.switch_core_session_execute_application_get_flags else {
             return false;

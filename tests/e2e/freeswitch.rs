@@ -92,6 +92,19 @@ impl FreeSwitch {
     /// YAML as `conf/callscreen.yaml`, the dialplan extensions in context
     /// `default`, and starts it.
     pub fn start(install: &Install, name: &str, yaml: &str, extensions: &str) -> FreeSwitch {
+        FreeSwitch::start_with_sip(install, name, yaml, extensions, None)
+    }
+
+    /// Like [`FreeSwitch::start`], and with `public` set also a SIP profile
+    /// (mod_sofia) on 127.0.0.1:`sip_port` whose calls enter the dialplan
+    /// context `public` holding those extensions, as calls from a carrier do.
+    pub fn start_with_sip(
+        install: &Install,
+        name: &str,
+        yaml: &str,
+        extensions: &str,
+        public: Option<&str>,
+    ) -> FreeSwitch {
         let dir =
             std::env::temp_dir().join(format!("callscreen-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -126,7 +139,7 @@ impl FreeSwitch {
         let sip_port = free_port();
         std::fs::write(
             dir.join("conf/freeswitch.xml"),
-            freeswitch_xml(esl_port, sip_port, extensions),
+            freeswitch_xml(esl_port, sip_port, extensions, public),
         )
         .expect("write freeswitch.xml");
 
@@ -291,7 +304,15 @@ impl Drop for FreeSwitch {
     }
 }
 
-fn freeswitch_xml(esl_port: u16, sip_port: u16, extensions: &str) -> String {
+fn freeswitch_xml(esl_port: u16, sip_port: u16, extensions: &str, public: Option<&str>) -> String {
+    let (sofia_module, sofia_conf, public_context) = match public {
+        None => (String::new(), String::new(), String::new()),
+        Some(public) => (
+            r#"<load module="mod_sofia"/>"#.to_string(),
+            sofia_xml(sip_port),
+            format!("<context name=\"public\">\n{public}\n    </context>"),
+        ),
+    };
     format!(
         r#"<?xml version="1.0"?>
 <document type="freeswitch/xml">
@@ -319,6 +340,7 @@ fn freeswitch_xml(esl_port: u16, sip_port: u16, extensions: &str) -> String {
         <load module="mod_loopback"/>
         <load module="mod_tone_stream"/>
         <load module="mod_sndfile"/>
+        {sofia_module}
       </modules>
     </configuration>
     <configuration name="logfile.conf" description="log">
@@ -338,15 +360,48 @@ fn freeswitch_xml(esl_port: u16, sip_port: u16, extensions: &str) -> String {
         <param name="apply-inbound-acl" value="loopback.auto"/>
       </settings>
     </configuration>
+    {sofia_conf}
   </section>
   <section name="dialplan" description="e2e">
     <context name="default">
 {extensions}
     </context>
+    {public_context}
   </section>
 </document>
 "#,
         rtp_start = 20000 + (esl_port % 1000) * 20,
         rtp_end = 20000 + (esl_port % 1000) * 20 + 19,
+    )
+}
+
+/// A SIP profile on loopback for sipp: no registration or authentication,
+/// PCMU only, calls into context `public`. DTMF is FreeSWITCH's default:
+/// RFC 2833 when the caller offers telephone-event, SIP INFO otherwise.
+fn sofia_xml(sip_port: u16) -> String {
+    format!(
+        r#"<configuration name="sofia.conf" description="sofia">
+      <global_settings>
+        <param name="log-level" value="0"/>
+      </global_settings>
+      <profiles>
+        <profile name="e2e">
+          <settings>
+            <param name="context" value="public"/>
+            <param name="dialplan" value="XML"/>
+            <param name="sip-ip" value="127.0.0.1"/>
+            <param name="rtp-ip" value="127.0.0.1"/>
+            <param name="sip-port" value="{sip_port}"/>
+            <param name="rtp-timer-name" value="soft"/>
+            <param name="auth-calls" value="false"/>
+            <param name="accept-blind-reg" value="false"/>
+            <param name="inbound-codec-prefs" value="PCMU"/>
+            <param name="outbound-codec-prefs" value="PCMU"/>
+            <param name="manage-presence" value="false"/>
+            <param name="enable-timer" value="false"/>
+          </settings>
+        </profile>
+      </profiles>
+    </configuration>"#
     )
 }

@@ -344,3 +344,5 @@ fn a_runtime_block_survives_kill_9_with_its_ledger_line_and_event() {
     let out = fs.fs_cli("callscreen status");
     assert!(out.contains(" dropped 0, failed 0\n"), "{out}");
 }
+
+mod replies;

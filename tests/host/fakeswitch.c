@@ -10,6 +10,12 @@
  *   api [<args...>]             call the registered API function (NULL cmd if no args)
  *   api-null-stream             call the API function with a NULL stream
  *   var <name> <value>          set a channel variable of the next call
+ *   digits <digits>             what the caller of the next call "presses" when
+ *                               play_and_get_digits runs: like FreeSWITCH, the
+ *                               digits are stored in the variable named by its
+ *                               8th argument if they match its regex (9th,
+ *                               ^digits$ form), else <var>_invalid is set
+ *   hangs-up-at <app>           the caller of the next call hangs up while <app> runs
  *   call [<data>]               run the registered application on a new session
  *   call-null                   run the application with a NULL session and data
  *   reloadxml                   fire RELOADXML at every bound consumer
@@ -21,7 +27,8 @@
  * Values may contain \xHH escapes (to pass bytes that are not UTF-8).
  * Everything the module asks of the host is printed on stdout, one line each:
  *   LOG <level> <session uuid or -> fmt=<format> text=<formatted text>
- *   SET <name>=<value>, HANGUP <cause>, EXEC <app> <arg>, COMPLETE <line>,
+ *   SET <name>=<value>, HANGUP <cause>, EXEC <app> <arg>, PRESSED <digits>,
+ *   CALLER-HUNG-UP, COMPLETE <line>,
  *   API| <output line>, STATUS <n>, REGISTERED app|api <name>,
  *   EVENT <subclass> then EVENT-HEADER <name>: <value> per header,
  *   RESERVE/FREE-SUBCLASS <owner> <subclass>, BIND/UNBIND <id> <event id>, ...
@@ -63,6 +70,14 @@ static char *globals_values[MAX_VARS];
 static int globals_count;
 
 static struct switch_channel next_vars;
+static char next_digits[64];
+static int next_has_digits;
+static char next_hangup_app[64];
+
+/* the running call's caller script */
+static char call_digits[64];
+static int call_has_digits;
+static char call_hangup_app[64];
 
 #define MAX_HEADERS 64
 
@@ -192,6 +207,15 @@ const char *switch_channel_get_variable_dup(switch_channel_t *channel, const cha
 	return NULL;
 }
 
+static void channel_store(switch_channel_t *channel, const char *name, const char *value)
+{
+	if (channel->count < MAX_VARS) {
+		channel->names[channel->count] = strdup(name);
+		channel->values[channel->count] = strdup(value);
+		channel->count++;
+	}
+}
+
 switch_status_t switch_channel_set_variable_var_check(switch_channel_t *channel, const char *varname,
 													  const char *value, switch_bool_t var_check)
 {
@@ -199,11 +223,11 @@ switch_status_t switch_channel_set_variable_var_check(switch_channel_t *channel,
 	printf("SET %s=", varname);
 	print_escaped(value);
 	putchar('\n');
-	if (channel->count < MAX_VARS) {
-		channel->names[channel->count] = strdup(varname);
-		channel->values[channel->count] = strdup(value ? value : "");
-		channel->count++;
+	/* like FreeSWITCH, an empty value unsets the variable */
+	for (int i = 0; i < channel->count; i++) {
+		if (!strcmp(channel->names[i], varname)) channel->values[i][0] = 0, channel->names[i][0] = 0;
 	}
+	if (value && *value) channel_store(channel, varname, value);
 	return SWITCH_STATUS_SUCCESS;
 }
 
@@ -239,13 +263,44 @@ int switch_channel_test_ready(switch_channel_t *channel, switch_bool_t check_rea
 	return !channel->hung_up;
 }
 
+/* play_and_get_digits <min> <max> <tries> <timeout> <terminators> <file> <invalid_file> <var> <regex> ... */
+static void press_digits(switch_channel_t *channel, const char *arg)
+{
+	char copy[4096], *argv[12] = { 0 }, *save = NULL;
+	int argc = 0;
+	snprintf(copy, sizeof(copy), "%s", arg);
+	for (char *w = strtok_r(copy, " ", &save); w && argc < 12; w = strtok_r(NULL, " ", &save)) argv[argc++] = w;
+	if (argc < 9) {
+		printf("BAD-PLAY-AND-GET-DIGITS-ARG\n");
+		return;
+	}
+	printf("PRESSED %s\n", call_digits);
+	/* the module's regex is ^<digits>$: a match is an exact comparison */
+	char expected[64];
+	snprintf(expected, sizeof(expected), "%s", argv[8] + (argv[8][0] == '^'));
+	size_t n = strlen(expected);
+	if (n && expected[n - 1] == '$') expected[n - 1] = 0;
+	if (!strcmp(expected, call_digits)) {
+		channel_store(channel, argv[7], call_digits);
+	} else {
+		char invalid[256];
+		snprintf(invalid, sizeof(invalid), "%s_invalid", argv[7]);
+		channel_store(channel, invalid, call_digits);
+	}
+}
+
 switch_status_t switch_core_session_execute_application_get_flags(switch_core_session_t *session, const char *app,
 																  const char *arg, int32_t *flags)
 {
-	(void) session; (void) flags;
+	(void) flags;
 	printf("EXEC %s ", app);
 	print_escaped(arg);
 	putchar('\n');
+	if (!strcmp(app, "play_and_get_digits") && call_has_digits) press_digits(&session->channel, arg);
+	if (*call_hangup_app && !strcmp(app, call_hangup_app)) {
+		printf("CALLER-HUNG-UP\n");
+		session->channel.hung_up = 1;
+	}
 	return SWITCH_STATUS_SUCCESS;
 }
 
@@ -461,12 +516,23 @@ int main(void)
 			next_vars.names[next_vars.count] = strdup(arg);
 			next_vars.values[next_vars.count] = strdup(value ? value : "");
 			next_vars.count++;
+		} else if (!strcmp(line, "digits")) {
+			snprintf(next_digits, sizeof(next_digits), "%s", arg ? arg : "");
+			next_has_digits = 1;
+		} else if (!strcmp(line, "hangs-up-at")) {
+			snprintf(next_hangup_app, sizeof(next_hangup_app), "%s", arg ? arg : "");
 		} else if (!strcmp(line, "call")) {
 			struct switch_core_session session;
 			memset(&session, 0, sizeof(session));
 			snprintf(session.uuid, sizeof(session.uuid), "00000000-0000-0000-0000-%012d", ++calls);
 			session.channel = next_vars;
 			memset(&next_vars, 0, sizeof(next_vars));
+			memcpy(call_digits, next_digits, sizeof(call_digits));
+			call_has_digits = next_has_digits;
+			memcpy(call_hangup_app, next_hangup_app, sizeof(call_hangup_app));
+			next_has_digits = 0;
+			next_digits[0] = 0;
+			next_hangup_app[0] = 0;
 			if (arg) unescape(arg);
 			mi->app->application_function(&session, arg ? arg : "");
 			printf("RETURNED ready=%d\n", !session.channel.hung_up);
