@@ -87,6 +87,7 @@ fn bench_plan_call_with_operations(c: &mut Criterion) {
             default_state_dir: Some(dir.join("state")),
             logger: None,
             events: Some(Arc::new(NoEvents)),
+            ..StartOptions::default()
         },
     );
     r.expect("config");
