@@ -5,12 +5,13 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
-use crate::engine::{CallFacts, Engine};
+use crate::check_args::CheckRequest;
+use crate::engine::{CallFacts, Engine, ProfileChoice};
 use crate::service::Service;
 use crate::timefmt::iso8601_utc;
 
 /// Usage text, shown with every `-ERR` about the command line.
-pub const USAGE: &str = "usage: callscreen status | reload | check <caller> [<destination>]";
+pub const USAGE: &str = "usage: callscreen status | reload | check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>]";
 
 /// Words offered by fs_cli tab completion, one `switch_console_set_complete` line each.
 pub const COMPLETIONS: &[&str] = &[
@@ -27,12 +28,7 @@ pub enum ApiCommand {
     /// Re-read the YAML.
     Reload,
     /// Screen a number without a call and explain.
-    Check {
-        /// Caller number as it would arrive.
-        caller: String,
-        /// Destination (DID), if given.
-        destination: Option<String>,
-    },
+    Check(CheckRequest),
 }
 
 /// A command line that is not understood.
@@ -53,17 +49,9 @@ impl ApiCommand {
             [] => Err(UsageError("missing command".into())),
             ["status"] => Ok(ApiCommand::Status),
             ["reload"] => Ok(ApiCommand::Reload),
-            ["check", caller] => Ok(ApiCommand::Check {
-                caller: caller.to_string(),
-                destination: None,
-            }),
-            ["check", caller, destination] => Ok(ApiCommand::Check {
-                caller: caller.to_string(),
-                destination: Some(destination.to_string()),
-            }),
-            ["check", ..] => Err(UsageError(
-                "check takes a caller and an optional destination".into(),
-            )),
+            ["check", rest @ ..] => CheckRequest::parse(rest)
+                .map(ApiCommand::Check)
+                .map_err(UsageError),
             ["status" | "reload", ..] => {
                 Err(UsageError(format!("{} takes no arguments", words[0])))
             }
@@ -95,11 +83,8 @@ pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
             ),
             Err(err) => format!("-ERR {err}\n"),
         },
-        ApiCommand::Check {
-            caller,
-            destination,
-        } => match service.engine() {
-            Some(engine) => check(&engine, caller, destination.as_deref().unwrap_or("")),
+        ApiCommand::Check(request) => match service.engine() {
+            Some(engine) => check_request(&engine, request),
             None => format!(
                 "-ERR no config loaded: {}\n",
                 service.last_error().unwrap_or_default()
@@ -158,32 +143,84 @@ fn status(service: &Service) -> String {
 
 /// Screens a caller/destination pair as a call would be, with the trace.
 pub fn check(engine: &Engine, caller: &str, destination: &str) -> String {
+    check_request(
+        engine,
+        &CheckRequest {
+            caller: caller.to_string(),
+            destination: (!destination.is_empty()).then(|| destination.to_string()),
+            ..CheckRequest::default()
+        },
+    )
+}
+
+/// Screens a call described by a check request: prints the normalised
+/// numbers, the profile, every rule considered and why it matched or not,
+/// and the decision.
+pub fn check_request(engine: &Engine, request: &CheckRequest) -> String {
+    let variables: Vec<(&str, &str)> = request
+        .variables
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let destination = request.destination.as_deref().unwrap_or("");
     let facts = CallFacts {
-        caller_number: caller,
+        caller_number: &request.caller,
+        caller_name: request.caller_name.as_deref().unwrap_or(""),
         destination,
+        profile: request.profile.as_deref().unwrap_or(""),
+        variables: &variables,
         ..CallFacts::default()
     };
-    let (verdict, trace) = engine.explain(&facts, SystemTime::now());
+    let now = request.time.unwrap_or_else(SystemTime::now);
+    let (verdict, trace) = engine.explain(&facts, now);
+    let (_, how) = engine.select_profile(&facts);
     let mut out = format!("+OK {}\n", verdict.action.as_str());
-    let _ = writeln!(out, "caller: {caller} -> {}", verdict.caller);
+    let _ = writeln!(out, "caller: {} -> {}", request.caller, verdict.caller);
     if !destination.is_empty() {
         let _ = writeln!(out, "destination: {destination} -> {}", verdict.destination);
     }
+    if let Some(name) = &request.caller_name {
+        let _ = writeln!(out, "caller name: {name:?}");
+    }
+    for (name, value) in &request.variables {
+        let _ = writeln!(out, "variable: {name}={value:?}");
+    }
+    let _ = writeln!(out, "time: {}", iso8601_utc(now));
+    let _ = writeln!(
+        out,
+        "profile: {} ({})",
+        verdict.profile,
+        match how {
+            ProfileChoice::Requested => "requested".to_string(),
+            ProfileChoice::Destination => "chosen by destination".to_string(),
+            ProfileChoice::Default => "no profile requested or matched by destination".to_string(),
+            ProfileChoice::Unknown => format!(
+                "requested profile {:?} does not exist",
+                request.profile.as_deref().unwrap_or("")
+            ),
+        }
+    );
     let _ = writeln!(out, "rule: {}", verdict.rule_name());
     let _ = writeln!(out, "reason: {}", verdict.reason);
     if let Some(reply) = verdict.reply {
         let _ = writeln!(out, "reply: {} ({})", reply.name, reply.kind);
     }
-    let _ = writeln!(out, "trace:");
-    for (i, step) in trace.iter().enumerate() {
+    if let Some(shadow) = verdict.shadow {
         let _ = writeln!(
             out,
-            "  {}. {} {}: {}",
-            i + 1,
-            if step.matched { "MATCH" } else { "skip " },
-            step.rule,
-            step.detail
+            "shadow: rule {} would {} (recorded, not acted on)",
+            shadow.name,
+            shadow.action.as_str()
         );
+    }
+    let _ = writeln!(out, "trace:");
+    for (i, step) in trace.iter().enumerate() {
+        let mark = match (step.matched, step.shadow) {
+            (true, true) => "SHADOW",
+            (true, false) => "MATCH",
+            (false, _) => "skip ",
+        };
+        let _ = writeln!(out, "  {}. {} {}: {}", i + 1, mark, step.rule, step.detail);
     }
     if verdict.rule.is_none() {
         let _ = writeln!(
@@ -216,10 +253,11 @@ mod tests {
         assert_eq!(ApiCommand::parse(Some("  reload ")), Ok(ApiCommand::Reload));
         assert_eq!(
             ApiCommand::parse(Some("check 17012345678 4000")),
-            Ok(ApiCommand::Check {
+            Ok(ApiCommand::Check(CheckRequest {
                 caller: "17012345678".into(),
-                destination: Some("4000".into())
-            })
+                destination: Some("4000".into()),
+                ..CheckRequest::default()
+            }))
         );
         for bad in [
             None,
@@ -250,7 +288,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("1. MATCH pool: caller +8617012345678 matches prefix +86170 of bad"),
+            out.contains("1. MATCH pool: caller +8617012345678 matches prefix +86170* of bad"),
             "{out}"
         );
         let out = run(&s, Some("check 13800138000"));
@@ -306,5 +344,78 @@ mod tests {
             out.contains("state: error: /nonexistent/c.yaml: cannot read"),
             "{out}"
         );
+    }
+
+    const PROFILES: &str = r#"
+lists:
+  pools: ["+86170*"]
+rules:
+  - name: night-trial
+    shadow: true
+    schedule: { timezone: Asia/Shanghai, time: "22:00-07:00" }
+    action: block
+  - name: robots
+    variables: { sip_user_agent: "scanner" }
+    action: block
+profiles:
+  courier-line:
+    destination: "4001"
+    rules:
+      - { name: courier-pools, caller_in: pools, action: block }
+"#;
+
+    #[test]
+    fn check_takes_profile_variables_and_time() {
+        let (s, path) = service("check-options", PROFILES);
+        let out = run(
+            &s,
+            Some("check --var sip_user_agent=friendly-scanner --time 2025-01-06T23:30[Asia/Shanghai] +12025550123 4000"),
+        );
+        assert!(out.starts_with("+OK block\n"), "{out}");
+        assert!(
+            out.contains("variable: sip_user_agent=\"friendly-scanner\"\n"),
+            "{out}"
+        );
+        assert!(out.contains("time: 2025-01-06T15:30:00Z\n"), "{out}");
+        assert!(
+            out.contains("profile: default (no profile requested or matched by destination)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("shadow: rule night-trial would block (recorded, not acted on)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  1. SHADOW night-trial: inside schedule 22:00-07:00 (Asia/Shanghai)\n"),
+            "{out}"
+        );
+        assert!(out.contains("  2. MATCH robots: variable sip_user_agent = \"friendly-scanner\" matches /scanner/\n"), "{out}");
+
+        let out = run(
+            &s,
+            Some("check --time 2025-01-06T12:00:00Z 017012345678 4001"),
+        );
+        assert!(
+            out.contains("profile: courier-line (chosen by destination)\n"),
+            "{out}"
+        );
+        assert!(out.contains("rule: courier-pools\n"), "{out}");
+        assert!(!out.contains("shadow:"), "{out}");
+
+        let out = run(&s, Some("check --profile nope 017012345678 4001"));
+        assert!(
+            out.contains("profile: default (requested profile \"nope\" does not exist)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  2. skip  robots: variable sip_user_agent = \"\" does not match /scanner/\n"
+            ),
+            "{out}"
+        );
+
+        let out = run(&s, Some("check --when now 1"));
+        assert!(out.starts_with("-ERR unknown option \"--when\"\n"), "{out}");
+        std::fs::remove_file(path).unwrap();
     }
 }

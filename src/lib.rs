@@ -6,12 +6,15 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod causes;
+pub mod check_args;
 pub mod commands;
+pub mod conditions;
 pub mod config;
 pub mod engine;
 pub mod number_set;
 pub mod numbers;
 pub mod pattern;
+pub mod schedule;
 pub mod screening;
 pub mod service;
 pub mod timefmt;

@@ -13,6 +13,8 @@ pub(super) struct ParseContext {
     pub(super) lists: BTreeSet<String>,
     pub(super) replies: BTreeSet<String>,
     pub(super) rule_names: BTreeSet<String>,
+    /// Directory of the YAML file: list files are found relative to it.
+    pub(super) base_dir: std::path::PathBuf,
 }
 
 thread_local! {

@@ -13,14 +13,24 @@ use std::path::{Path, PathBuf};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
+use crate::conditions::{TextRegex, VariableTest};
 use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
+use crate::schedule::Schedule;
 
 mod context;
 mod fields;
+mod lists;
+mod profiles;
+mod rules;
 
 use context::{with_context, ParseContext};
-use fields::{CauseName, Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName};
+use fields::{CauseName, Digits, NationalLength, ReplyName};
+use lists::ListSpec;
+pub use lists::{closure as list_closure, read_list_file};
+pub use profiles::DEFAULT_PROFILE;
+use profiles::{ProfileName, ProfileSpec};
+use rules::{Ordered, RuleSpec};
 
 /// A config that could not be used, with where and why.
 #[derive(Debug)]
@@ -131,12 +141,38 @@ pub struct Rule {
     pub caller_not_in: Vec<usize>,
     /// Destination must be in one of these lists.
     pub destination_in: Vec<usize>,
+    /// Destination must match one of these patterns (written in the rule).
+    pub destination_matches: Vec<Pattern>,
     /// Caller ID must be of this class.
     pub caller_is: Option<CallerClass>,
+    /// Caller name must match this regex.
+    pub caller_name: Option<TextRegex>,
+    /// Channel variables that must (or must not) match regexes.
+    pub variables: Vec<VariableTest>,
+    /// When the rule applies.
+    pub schedule: Option<Schedule>,
     /// What happens when the rule matches.
     pub action: Action,
     /// Reply for a blocked call (index into `Config::replies`).
     pub reply: Option<usize>,
+    /// Decide and record, but do not act: the call goes on to the next rule.
+    pub shadow: bool,
+}
+
+/// A named rule set, chosen by the dialplan (`profile=NAME`) or by the
+/// number called.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// The name the dialplan uses.
+    pub name: String,
+    /// Calls to these numbers use this profile when the dialplan names none.
+    pub destinations: Vec<Pattern>,
+    /// Its rules, in order.
+    pub rules: Vec<Rule>,
+    /// What happens to a call none of its rules matches.
+    pub default_action: Action,
+    /// Reply of its blocking rules that name none.
+    pub default_reply: usize,
 }
 
 /// A named list of patterns.
@@ -146,6 +182,8 @@ pub struct List {
     pub name: String,
     /// Its entries, normalised.
     pub patterns: Vec<Pattern>,
+    /// Lists it includes (indexes into `Config::lists`).
+    pub includes: Vec<usize>,
 }
 
 /// A whole validated config file.
@@ -165,6 +203,8 @@ pub struct Config {
     pub default_action: Action,
     /// Reply of a blocking rule that names none.
     pub default_reply: usize,
+    /// Named profiles besides the top-level rules (which are profile `default`).
+    pub profiles: Vec<Profile>,
 }
 
 /// The reply every config has, used when nothing else is said.
@@ -201,7 +241,9 @@ impl Config {
             lists: list_names,
             replies: reply_names,
             rule_names: BTreeSet::new(),
+            base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         };
+        lists::take_file_error();
         let file: FileSpec = with_context(context, || {
             if text.trim().is_empty() {
                 Ok(FileSpec::default())
@@ -209,9 +251,9 @@ impl Config {
                 serde_yaml::from_str(text)
             }
         })
-        .map_err(invalid)?;
+        .map_err(|err| lists::take_file_error().unwrap_or_else(|| invalid(err)))?;
 
-        Ok(file.resolve(path.to_path_buf(), numbering))
+        file.resolve(path.to_path_buf(), numbering)
     }
 
     /// Total number of list entries.
@@ -258,6 +300,10 @@ struct NumberingSpec {
     national_prefix: Digits,
     #[serde(default = "default_international_prefix")]
     international_prefix: Digits,
+    #[serde(default)]
+    national_number_lengths: Vec<NationalLength>,
+    #[serde(default)]
+    area_code: Option<Digits>,
 }
 
 fn default_national_prefix() -> Digits {
@@ -274,6 +320,8 @@ impl From<NumberingSpec> for NumberPlan {
             country_code: spec.country_code.0,
             national_prefix: spec.national_prefix.0,
             international_prefix: spec.international_prefix.0,
+            national_number_lengths: spec.national_number_lengths.iter().map(|l| l.0).collect(),
+            area_code: spec.area_code.map(|a| a.0).unwrap_or_default(),
         }
     }
 }
@@ -286,13 +334,15 @@ struct FileSpec {
     #[allow(dead_code)]
     numbering: Option<IgnoredAny>,
     #[serde(default)]
-    lists: BTreeMap<String, Vec<PatternEntry>>,
+    lists: BTreeMap<String, ListSpec>,
     #[serde(default)]
     replies: BTreeMap<String, ReplySpec>,
     #[serde(default)]
     rules: Vec<RuleSpec>,
     #[serde(default)]
     defaults: DefaultsSpec,
+    #[serde(default)]
+    profiles: Ordered<ProfileName, ProfileSpec>,
 }
 
 #[derive(Deserialize)]
@@ -319,23 +369,6 @@ fn default_action() -> Action {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RuleSpec {
-    name: RuleName,
-    #[serde(default)]
-    caller_in: OneOrMany<ListName>,
-    #[serde(default)]
-    caller_not_in: OneOrMany<ListName>,
-    #[serde(default)]
-    destination_in: OneOrMany<ListName>,
-    #[serde(default)]
-    caller_is: Option<CallerClass>,
-    action: Action,
-    #[serde(default)]
-    reply: Option<ReplyName>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ReplySpec {
     kind: ReplyKindName,
     #[serde(default)]
@@ -350,15 +383,19 @@ enum ReplyKindName {
 
 /// A list entry, parsed with the file's numbering plan.
 impl FileSpec {
-    fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Config {
+    fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Result<Config, ConfigError> {
+        let names: Vec<String> = self.lists.keys().cloned().collect();
+        let position = |name: &str| names.iter().position(|n| n == name).unwrap_or(0);
         let lists: Vec<List> = self
             .lists
             .into_iter()
-            .map(|(name, entries)| List {
+            .map(|(name, spec)| List {
                 name,
-                patterns: entries.into_iter().map(|e| e.0).collect(),
+                patterns: spec.patterns,
+                includes: spec.includes.iter().map(|n| position(n)).collect(),
             })
             .collect();
+        lists::check_includes(&lists, &path)?;
         let mut replies = vec![Reply {
             name: BUILTIN_REPLY.to_string(),
             kind: ReplyKind::Reject {
@@ -377,36 +414,38 @@ impl FileSpec {
                 replies.push(Reply { name, kind });
             }
         }
-        let list_index = |name: &str| lists.iter().position(|l| l.name == name).unwrap_or(0);
+        let list_index = |name: &str| position(name);
         let reply_index = |name: &str| replies.iter().position(|r| r.name == name).unwrap_or(0);
         let rules = self
             .rules
             .into_iter()
-            .map(|r| Rule {
-                name: r.name.0,
-                caller_in: r.caller_in.0.iter().map(|l| list_index(&l.0)).collect(),
-                caller_not_in: r.caller_not_in.0.iter().map(|l| list_index(&l.0)).collect(),
-                destination_in: r
-                    .destination_in
-                    .0
-                    .iter()
-                    .map(|l| list_index(&l.0))
-                    .collect(),
-                caller_is: r.caller_is,
-                action: r.action,
-                reply: r.reply.map(|n| reply_index(&n.0)),
-            })
+            .map(|r| r.resolve(&list_index, &reply_index))
             .collect();
         let default_reply = self.defaults.reply.map(|n| reply_index(&n.0)).unwrap_or(0);
-        Config {
+        let default_action = self.defaults.action;
+        let profiles = self
+            .profiles
+            .0
+            .into_iter()
+            .map(|(name, spec)| {
+                spec.resolve(
+                    name.0,
+                    (default_action, default_reply),
+                    &list_index,
+                    &reply_index,
+                )
+            })
+            .collect();
+        Ok(Config {
             path,
             numbering,
             lists,
             replies,
             rules,
-            default_action: self.defaults.action,
+            default_action,
             default_reply,
-        }
+            profiles,
+        })
     }
 }
 

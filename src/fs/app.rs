@@ -4,7 +4,7 @@ use std::ffi::c_char;
 use std::time::SystemTime;
 
 use super::bindings as sys;
-use super::cstr;
+use super::cstr::{self, to_host};
 use super::guard::guard;
 use super::log::{log, Level};
 use super::module::service;
@@ -55,18 +55,38 @@ fn screen(session: &Session, data: &str) {
         log(
             Some(session),
             Level::Warning,
-            format_args!("callscreen: ignoring unknown argument {word:?} (syntax: [advise])"),
+            format_args!(
+                "callscreen: ignoring unknown argument {word:?} (syntax: [advise] [profile=NAME])"
+            ),
         );
     }
     let caller_number = session.variable(c"caller_id_number");
     let caller_name = session.variable(c"caller_id_name");
     let destination = session.variable(c"destination_number");
     let network_addr = session.variable(c"network_addr");
+    // Only the variables some rule tests are read from the channel.
+    let wanted: Vec<String> = service
+        .engine()
+        .map(|e| e.variable_names().to_vec())
+        .unwrap_or_default();
+    let values: Vec<(String, String)> = wanted
+        .into_iter()
+        .filter_map(|name| {
+            let value = session.variable(&to_host(&name))?;
+            Some((name, value.into_owned()))
+        })
+        .collect();
+    let variables: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let facts = CallFacts {
         caller_number: caller_number.as_deref().unwrap_or(""),
         caller_name: caller_name.as_deref().unwrap_or(""),
         destination: destination.as_deref().unwrap_or(""),
         network_addr: network_addr.as_deref().unwrap_or(""),
+        profile: args.profile.as_deref().unwrap_or(""),
+        variables: &variables,
     };
     let plan = plan_call(&service, &facts, &args, SystemTime::now());
     for (name, value) in &plan.variables {

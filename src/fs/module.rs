@@ -39,9 +39,10 @@ const MODULE_NAME: &[u8] = b"mod_callscreen\0";
 const APP_NAME: &[u8] = b"callscreen\0";
 const APP_SHORT: &[u8] = b"Screen an inbound call against the callscreen rules\0";
 const APP_LONG: &[u8] = b"Decides whether the caller gets through. Sets callscreen_verdict, callscreen_rule, callscreen_reason, callscreen_reply and callscreen_caller; a blocked caller gets the rule's reply (hang up with a cause); an allowed call continues untouched. With 'advise' only the variables are set.\0";
-const APP_SYNTAX: &[u8] = b"[advise]\0";
+const APP_SYNTAX: &[u8] = b"[advise] [profile=NAME]\0";
 const API_DESC: &[u8] = b"callscreen: status, reload, check a number\0";
-const API_SYNTAX: &[u8] = b"status | reload | check <caller> [<destination>]\0";
+const API_SYNTAX: &[u8] =
+    b"status | reload | check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>]\0";
 
 fn c(text: &'static [u8]) -> *const c_char {
     text.as_ptr().cast()
