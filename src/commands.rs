@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
-use crate::engine::{CallFacts, Engine};
+use crate::check_args::CheckRequest;
+use crate::engine::{CallFacts, Engine, ProfileChoice};
 use crate::runtime_lists::RuntimeList;
 use crate::service::Service;
 use crate::timefmt::iso8601_utc;
@@ -19,7 +20,8 @@ mod stats;
 pub use entries::{parse_ttl, ListKind};
 
 /// Usage text, shown with every `-ERR` about the command line.
-pub const USAGE: &str = "usage: callscreen status | reload | check <caller> [<destination>]
+pub const USAGE: &str = "usage: callscreen status | reload
+       callscreen check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>]
        callscreen block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern>
        callscreen list [block|allow|penalty] [<filter>] | stats [reset] | metrics
        callscreen report [--since <date|7d>] [--caller <number|prefix*>] [--format text|csv|json]
@@ -61,12 +63,7 @@ pub enum ApiCommand {
     /// Re-read the YAML.
     Reload,
     /// Screen a number without a call and explain.
-    Check {
-        /// Caller number as it would arrive.
-        caller: String,
-        /// Destination (DID), if given.
-        destination: Option<String>,
-    },
+    Check(CheckRequest),
     /// `block` / `allow`: add a runtime entry.
     AddEntry {
         /// Which runtime list.
@@ -126,17 +123,9 @@ impl ApiCommand {
             [] => Err(UsageError("missing command".into())),
             ["status"] => Ok(ApiCommand::Status),
             ["reload"] => Ok(ApiCommand::Reload),
-            ["check", caller] => Ok(ApiCommand::Check {
-                caller: caller.to_string(),
-                destination: None,
-            }),
-            ["check", caller, destination] => Ok(ApiCommand::Check {
-                caller: caller.to_string(),
-                destination: Some(destination.to_string()),
-            }),
-            ["check", ..] => Err(UsageError(
-                "check takes a caller and an optional destination".into(),
-            )),
+            ["check", rest @ ..] => CheckRequest::parse(rest)
+                .map(ApiCommand::Check)
+                .map_err(UsageError),
             ["status" | "reload", ..] => {
                 Err(UsageError(format!("{} takes no arguments", words[0])))
             }
@@ -192,13 +181,10 @@ pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
             }
             Err(err) => format!("-ERR {err}\n"),
         },
-        ApiCommand::Check {
-            caller,
-            destination,
-        } => match service.engine() {
+        ApiCommand::Check(request) => match service.engine() {
             Some(engine) => {
-                let mut out = check(&engine, caller, destination.as_deref().unwrap_or(""));
-                let who = engine.config().numbering.classify(caller);
+                let mut out = check_request(&engine, request);
+                let who = engine.config().numbering.classify(&request.caller);
                 let now = SystemTime::now();
                 if let Some(until) = who
                     .number()
@@ -271,21 +257,75 @@ fn status(service: &Service) -> String {
 
 /// Screens a caller/destination pair as a call would be, with the trace.
 pub fn check(engine: &Engine, caller: &str, destination: &str) -> String {
+    check_request(
+        engine,
+        &CheckRequest {
+            caller: caller.to_string(),
+            destination: (!destination.is_empty()).then(|| destination.to_string()),
+            ..CheckRequest::default()
+        },
+    )
+}
+
+/// Screens a call described by a check request: prints the normalised
+/// numbers, the profile, every rule considered and why it matched or not,
+/// and the decision.
+pub fn check_request(engine: &Engine, request: &CheckRequest) -> String {
+    let variables: Vec<(&str, &str)> = request
+        .variables
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let destination = request.destination.as_deref().unwrap_or("");
     let facts = CallFacts {
-        caller_number: caller,
+        caller_number: &request.caller,
+        caller_name: request.caller_name.as_deref().unwrap_or(""),
         destination,
+        profile: request.profile.as_deref().unwrap_or(""),
+        variables: &variables,
         ..CallFacts::default()
     };
-    let (verdict, trace) = engine.explain(&facts, SystemTime::now());
+    let now = request.time.unwrap_or_else(SystemTime::now);
+    let (verdict, trace) = engine.explain(&facts, now);
+    let (_, how) = engine.select_profile(&facts);
     let mut out = format!("+OK {}\n", verdict.action.as_str());
-    let _ = writeln!(out, "caller: {caller} -> {}", verdict.caller);
+    let _ = writeln!(out, "caller: {} -> {}", request.caller, verdict.caller);
     if !destination.is_empty() {
         let _ = writeln!(out, "destination: {destination} -> {}", verdict.destination);
     }
+    if let Some(name) = &request.caller_name {
+        let _ = writeln!(out, "caller name: {name:?}");
+    }
+    for (name, value) in &request.variables {
+        let _ = writeln!(out, "variable: {name}={value:?}");
+    }
+    let _ = writeln!(out, "time: {}", iso8601_utc(now));
+    let _ = writeln!(
+        out,
+        "profile: {} ({})",
+        verdict.profile,
+        match how {
+            ProfileChoice::Requested => "requested".to_string(),
+            ProfileChoice::Destination => "chosen by destination".to_string(),
+            ProfileChoice::Default => "no profile requested or matched by destination".to_string(),
+            ProfileChoice::Unknown => format!(
+                "requested profile {:?} does not exist",
+                request.profile.as_deref().unwrap_or("")
+            ),
+        }
+    );
     let _ = writeln!(out, "rule: {}", verdict.rule_name());
     let _ = writeln!(out, "reason: {}", verdict.reason);
     if let Some(reply) = verdict.reply {
         let _ = writeln!(out, "reply: {} ({})", reply.name, reply.kind);
+    }
+    if let Some(shadow) = verdict.shadow {
+        let _ = writeln!(
+            out,
+            "shadow: rule {} would {} (recorded, not acted on)",
+            shadow.name,
+            shadow.action.as_str()
+        );
     }
     let _ = writeln!(out, "trace:");
     let mut n = 0;
@@ -295,15 +335,12 @@ pub fn check(engine: &Engine, caller: &str, destination: &str) -> String {
             continue;
         }
         n += 1;
-        let i = n - 1;
-        let _ = writeln!(
-            out,
-            "  {}. {} {}: {}",
-            i + 1,
-            if step.matched { "MATCH" } else { "skip " },
-            step.rule,
-            step.detail
-        );
+        let mark = match (step.matched, step.shadow) {
+            (true, true) => "SHADOW",
+            (true, false) => "MATCH",
+            (false, _) => "skip ",
+        };
+        let _ = writeln!(out, "  {n}. {mark} {}: {}", step.rule, step.detail);
     }
     if verdict.rule.is_none() {
         let _ = writeln!(
@@ -336,10 +373,11 @@ mod tests {
         assert_eq!(ApiCommand::parse(Some("  reload ")), Ok(ApiCommand::Reload));
         assert_eq!(
             ApiCommand::parse(Some("check 17012345678 4000")),
-            Ok(ApiCommand::Check {
+            Ok(ApiCommand::Check(CheckRequest {
                 caller: "17012345678".into(),
-                destination: Some("4000".into())
-            })
+                destination: Some("4000".into()),
+                ..CheckRequest::default()
+            }))
         );
         for bad in [
             None,
@@ -370,7 +408,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("1. MATCH pool: caller +8617012345678 matches prefix +86170 of bad"),
+            out.contains("1. MATCH pool: caller +8617012345678 matches prefix +86170* of bad"),
             "{out}"
         );
         let out = run(&s, Some("check 13800138000"));
@@ -426,5 +464,78 @@ mod tests {
             out.contains("state: error: /nonexistent/c.yaml: cannot read"),
             "{out}"
         );
+    }
+
+    const PROFILES: &str = r#"
+lists:
+  pools: ["+86170*"]
+rules:
+  - name: night-trial
+    shadow: true
+    schedule: { timezone: Asia/Shanghai, time: "22:00-07:00" }
+    action: block
+  - name: robots
+    variables: { sip_user_agent: "scanner" }
+    action: block
+profiles:
+  courier-line:
+    destination: "4001"
+    rules:
+      - { name: courier-pools, caller_in: pools, action: block }
+"#;
+
+    #[test]
+    fn check_takes_profile_variables_and_time() {
+        let (s, path) = service("check-options", PROFILES);
+        let out = run(
+            &s,
+            Some("check --var sip_user_agent=friendly-scanner --time 2025-01-06T23:30[Asia/Shanghai] +12025550123 4000"),
+        );
+        assert!(out.starts_with("+OK block\n"), "{out}");
+        assert!(
+            out.contains("variable: sip_user_agent=\"friendly-scanner\"\n"),
+            "{out}"
+        );
+        assert!(out.contains("time: 2025-01-06T15:30:00Z\n"), "{out}");
+        assert!(
+            out.contains("profile: default (no profile requested or matched by destination)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("shadow: rule night-trial would block (recorded, not acted on)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  1. SHADOW night-trial: inside schedule 22:00-07:00 (Asia/Shanghai)\n"),
+            "{out}"
+        );
+        assert!(out.contains("  2. MATCH robots: variable sip_user_agent = \"friendly-scanner\" matches /scanner/\n"), "{out}");
+
+        let out = run(
+            &s,
+            Some("check --time 2025-01-06T12:00:00Z 017012345678 4001"),
+        );
+        assert!(
+            out.contains("profile: courier-line (chosen by destination)\n"),
+            "{out}"
+        );
+        assert!(out.contains("rule: courier-pools\n"), "{out}");
+        assert!(!out.contains("shadow:"), "{out}");
+
+        let out = run(&s, Some("check --profile nope 017012345678 4001"));
+        assert!(
+            out.contains("profile: default (requested profile \"nope\" does not exist)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  2. skip  robots: variable sip_user_agent = \"\" does not match /scanner/\n"
+            ),
+            "{out}"
+        );
+
+        let out = run(&s, Some("check --when now 1"));
+        assert!(out.starts_with("-ERR unknown option \"--when\"\n"), "{out}");
+        std::fs::remove_file(path).unwrap();
     }
 }

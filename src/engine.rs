@@ -1,14 +1,17 @@
 //! The screening engine: a compiled config and the decision for one call.
 //!
 //! `Engine::screen` is the hot path. It allocates nothing: numbers are
-//! normalised on the stack, lists are hash sets and tries, and the verdict
-//! borrows rule and reply from the engine.
+//! normalised on the stack, lists are compiled sets (hash set, ranges, digit
+//! trie, one `RegexSet` per list), and the verdict borrows rule and reply
+//! from the engine. Conditions are tested cheapest first.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::config::{Action, CallerClass, Config, Reply, ReplyDefaults, Rule};
-use crate::number_set::{NumberSet, SetMatch};
+use crate::config::{
+    list_closure, Action, CallerClass, Config, Reply, ReplyDefaults, Rule, DEFAULT_PROFILE,
+};
+use crate::number_set::{NumberSet, SetMatch, SetStats};
 use crate::numbers::Caller;
 use crate::replies::prng::Prng;
 use crate::replies::select::Selector;
@@ -26,9 +29,23 @@ pub struct CallFacts<'a> {
     pub destination: &'a str,
     /// Address the call came from.
     pub network_addr: &'a str,
-    /// Evidence about the call that the engine does not decide on but the
-    /// ledger and events record (call UUID, SIP headers).
+    /// The profile the dialplan asked for (`""`: chosen by destination).
+    pub profile: &'a str,
+    /// Channel variables the rules test, as `(name, value)`: those named by
+    /// [`Engine::variable_names`]; a missing one counts as empty.
+    pub variables: &'a [(&'a str, &'a str)],
+    /// What else the channel says, for the ledger and events (never matched).
     pub evidence: CallEvidence<'a>,
+}
+
+impl<'a> CallFacts<'a> {
+    /// The value of a channel variable, `""` when not given.
+    pub fn variable(&self, name: &str) -> &'a str {
+        self.variables
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v)
+    }
 }
 
 /// What the channel says about a call besides the numbers: recorded in the
@@ -58,22 +75,67 @@ pub struct TraceStep {
     pub matched: bool,
     /// The condition that decided, in words.
     pub detail: String,
+    /// True for a shadow rule: its match was recorded, not acted on.
+    pub shadow: bool,
+}
+
+/// How the profile of a call was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileChoice {
+    /// The dialplan named it (`profile=NAME`).
+    Requested,
+    /// The dialplan named none; the number called is one of its destinations.
+    Destination,
+    /// Neither: the top-level rules.
+    Default,
+    /// The dialplan named a profile that does not exist: the top-level rules.
+    Unknown,
+}
+
+/// A profile compiled for lookups; index 0 is the top-level rules.
+#[derive(Debug)]
+struct CompiledProfile {
+    destinations: NumberSet,
+    /// Per rule: its own destination patterns, compiled.
+    rule_destinations: Vec<NumberSet>,
 }
 
 /// A config compiled for lookups.
 #[derive(Debug)]
 pub struct Engine {
     config: Config,
+    /// Per list: its own patterns.
     sets: Vec<NumberSet>,
+    /// Per list: the sets it stands for (itself and what it includes).
+    closures: Vec<Vec<usize>>,
+    /// Per list: how many patterns were written for it.
+    written: Vec<usize>,
+    profiles: Vec<CompiledProfile>,
+    variable_names: Vec<String>,
     /// For each list: the runtime list it stands for, if it is one.
     runtime_slots: Vec<Option<RuntimeList>>,
     /// Entries added at run time; shared with the service, outlives reloads.
     runtime: Arc<RuntimeLists>,
+    /// Picks members of reply groups and schedules.
     selector: Selector,
 }
 
+/// Why a rule did not match (rendered in words only when explaining).
+enum Miss {
+    Class,
+    CallerIn,
+    CallerNotIn(usize, usize, SetMatch),
+    DestinationIn,
+    Destination,
+    CallerName,
+    Variable(usize),
+    Schedule,
+}
+
 impl Engine {
-    /// Compiles a validated config, with empty runtime lists of its own.
+    /// Compiles a validated config, with empty runtime lists of its own. The
+    /// list patterns move into the compiled sets: in [`Engine::config`],
+    /// `List::patterns` is empty.
     pub fn new(config: Config) -> Engine {
         Engine::with_runtime(config, Arc::new(RuntimeLists::new()))
     }
@@ -90,21 +152,53 @@ impl Engine {
         Engine::build(config, Arc::new(RuntimeLists::new()), seed)
     }
 
-    fn build(config: Config, runtime: Arc<RuntimeLists>, seed: u64) -> Engine {
-        let sets = config
-            .lists
-            .iter()
-            .map(|l| NumberSet::build(&l.patterns))
-            .collect();
+    fn build(mut config: Config, runtime: Arc<RuntimeLists>, seed: u64) -> Engine {
         let runtime_slots = config
             .lists
             .iter()
             .map(|l| RuntimeList::from_name(&l.name))
             .collect();
         let selector = Selector::new(&config.replies, seed);
+        let written = config.lists.iter().map(|l| l.patterns.len()).collect();
+        let sets = config
+            .lists
+            .iter_mut()
+            .map(|l| NumberSet::build(&std::mem::take(&mut l.patterns)))
+            .collect();
+        let closures = (0..config.lists.len())
+            .map(|i| list_closure(&config.lists, i))
+            .collect();
+        let compile_rules = |rules: &[Rule]| {
+            rules
+                .iter()
+                .map(|r| NumberSet::build(&r.destination_matches))
+                .collect()
+        };
+        let mut profiles = vec![CompiledProfile {
+            destinations: NumberSet::default(),
+            rule_destinations: compile_rules(&config.rules),
+        }];
+        for p in &config.profiles {
+            profiles.push(CompiledProfile {
+                destinations: NumberSet::build(&p.destinations),
+                rule_destinations: compile_rules(&p.rules),
+            });
+        }
+        let mut variable_names: Vec<String> = config
+            .rules
+            .iter()
+            .chain(config.profiles.iter().flat_map(|p| &p.rules))
+            .flat_map(|r| r.variables.iter().map(|v| v.name.clone()))
+            .collect();
+        variable_names.sort();
+        variable_names.dedup();
         Engine {
             config,
             sets,
+            closures,
+            written,
+            profiles,
+            variable_names,
             runtime_slots,
             runtime,
             selector,
@@ -113,28 +207,68 @@ impl Engine {
 
     /// Whether some rule names this runtime list (else its entries do nothing).
     pub fn uses_runtime_list(&self, list: RuntimeList) -> bool {
-        self.config.rules.iter().any(|r| {
-            r.caller_in
-                .iter()
-                .chain(&r.caller_not_in)
-                .chain(&r.destination_in)
-                .any(|&i| self.runtime_slots[i] == Some(list))
-        })
+        self.config
+            .rules
+            .iter()
+            .chain(self.config.profiles.iter().flat_map(|p| &p.rules))
+            .any(|r| {
+                r.caller_in
+                    .iter()
+                    .chain(&r.caller_not_in)
+                    .chain(&r.destination_in)
+                    .any(|&named| {
+                        self.closures[named]
+                            .iter()
+                            .any(|&set| self.runtime_slots[set] == Some(list))
+                    })
+            })
     }
 
-    /// The config this engine was built from.
+    /// The config this engine was built from (list patterns moved out).
     pub fn config(&self) -> &Config {
         &self.config
     }
 
-    /// Number of rules.
+    /// Number of rules over all profiles.
     pub fn rule_count(&self) -> usize {
         self.config.rules.len()
+            + self
+                .config
+                .profiles
+                .iter()
+                .map(|p| p.rules.len())
+                .sum::<usize>()
     }
 
     /// Number of distinct entries over all lists.
     pub fn entry_count(&self) -> usize {
         self.sets.iter().map(NumberSet::len).sum()
+    }
+
+    /// Patterns as written over all lists (duplicates included).
+    pub fn written_entry_count(&self) -> usize {
+        self.written.iter().sum()
+    }
+
+    /// What each list holds and the memory it takes, by list name.
+    pub fn list_stats(&self) -> Vec<(&str, SetStats)> {
+        self.config
+            .lists
+            .iter()
+            .zip(&self.sets)
+            .map(|(l, s)| (l.name.as_str(), s.stats()))
+            .collect()
+    }
+
+    /// The channel variables some rule tests: read these, and only these,
+    /// from the channel into [`CallFacts::variables`].
+    pub fn variable_names(&self) -> &[String] {
+        &self.variable_names
+    }
+
+    /// Profile names: `default` first, then the named ones in file order.
+    pub fn profile_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(DEFAULT_PROFILE).chain(self.config.profiles.iter().map(|p| p.name.as_str()))
     }
 
     /// Decides what happens to a call.
@@ -149,6 +283,55 @@ impl Engine {
         (verdict, trace)
     }
 
+    /// Which profile a call gets, and how it was chosen.
+    pub fn select_profile(&self, call: &CallFacts<'_>) -> (&str, ProfileChoice) {
+        let destination = self.config.numbering.classify(call.destination);
+        let (index, how) = self.profile_for(call, destination);
+        (self.profile_name(index), how)
+    }
+
+    fn profile_for(&self, call: &CallFacts<'_>, destination: Caller) -> (usize, ProfileChoice) {
+        if !call.profile.is_empty() {
+            return match self
+                .config
+                .profiles
+                .iter()
+                .position(|p| p.name == call.profile)
+            {
+                Some(i) => (i + 1, ProfileChoice::Requested),
+                None if call.profile == DEFAULT_PROFILE => (0, ProfileChoice::Requested),
+                None => (0, ProfileChoice::Unknown),
+            };
+        }
+        if let Some(number) = destination.number() {
+            for (i, p) in self.profiles.iter().enumerate().skip(1) {
+                if p.destinations.find(number).is_some() {
+                    return (i, ProfileChoice::Destination);
+                }
+            }
+        }
+        (0, ProfileChoice::Default)
+    }
+
+    fn profile_name(&self, index: usize) -> &str {
+        match index {
+            0 => DEFAULT_PROFILE,
+            i => &self.config.profiles[i - 1].name,
+        }
+    }
+
+    /// A profile's rules, default action and own default replies (none for
+    /// the top-level rules, whose defaults are the config's).
+    fn profile_rules(&self, index: usize) -> (&[Rule], Action, Option<&ReplyDefaults>) {
+        match index {
+            0 => (&self.config.rules, self.config.default_action, None),
+            i => {
+                let p = &self.config.profiles[i - 1];
+                (&p.rules, p.default_action, Some(&p.replies))
+            }
+        }
+    }
+
     fn decide(
         &self,
         call: &CallFacts<'_>,
@@ -158,52 +341,69 @@ impl Engine {
         let plan = &self.config.numbering;
         let caller = plan.classify(call.caller_number);
         let destination = plan.classify(call.destination);
+        let (profile, _) = self.profile_for(call, destination);
+        let (rules, default_action, reply_defaults) = self.profile_rules(profile);
+        let compiled = &self.profiles[profile];
+        let mut shadow = None;
 
-        for rule in &self.config.rules {
-            let outcome = self.evaluate(rule, caller, destination, now, trace.is_some());
+        for (index, rule) in rules.iter().enumerate() {
+            let dest_set = &compiled.rule_destinations[index];
+            let outcome = self.evaluate(rule, dest_set, call, caller, destination, now);
             if let Some(t) = trace.as_deref_mut() {
                 t.push(TraceStep {
                     rule: rule.name.clone(),
-                    matched: outcome.matched,
-                    detail: outcome.detail,
+                    matched: outcome.is_ok(),
+                    detail: match &outcome {
+                        Ok(()) => self.why_matched(rule, dest_set, call, caller, destination, now),
+                        Err(miss) => self.why_missed(rule, miss, call, caller, destination),
+                    },
+                    shadow: rule.shadow,
                 });
             }
-            if outcome.matched {
-                let reason = reason_of(rule);
-                let reply = match rule.action {
-                    Action::Allow => None,
-                    Action::Block => Some(self.choose_reply(
-                        rule.reply,
-                        reason.as_str(),
-                        None,
-                        now,
-                        trace.as_deref_mut(),
-                    )),
-                };
-                return Verdict {
-                    action: rule.action,
-                    rule: Some(rule),
-                    reason,
-                    reply,
-                    caller,
-                    destination,
-                };
+            if outcome.is_err() {
+                continue;
             }
+            if rule.shadow {
+                shadow.get_or_insert(rule);
+                continue;
+            }
+            let reason = reason_of(rule);
+            let reply = match rule.action {
+                Action::Allow => None,
+                Action::Block => Some(self.choose_reply(
+                    rule.reply,
+                    reason.as_str(),
+                    reply_defaults,
+                    now,
+                    trace.as_deref_mut(),
+                )),
+            };
+            return Verdict {
+                action: rule.action,
+                rule: Some(rule),
+                reason,
+                reply,
+                caller,
+                destination,
+                profile: self.profile_name(profile),
+                shadow,
+            };
         }
-        let action = self.config.default_action;
-        let reply = match action {
+        let reply = match default_action {
             Action::Allow => None,
             Action::Block => {
-                Some(self.choose_reply(None, Reason::Default.as_str(), None, now, trace))
+                Some(self.choose_reply(None, Reason::Default.as_str(), reply_defaults, now, trace))
             }
         };
         Verdict {
-            action,
+            action: default_action,
             rule: None,
             reason: Reason::Default,
             reply,
             caller,
             destination,
+            profile: self.profile_name(profile),
+            shadow,
         }
     }
 
@@ -270,104 +470,231 @@ impl Engine {
         self.pick_reply(index, now, trace)
     }
 
-    fn in_any(&self, lists: &[usize], who: Caller, now: SystemTime) -> Option<(usize, SetMatch)> {
+    /// The first of `lists` (with what they include) holding the number:
+    /// (list named in the rule, list that matched, how).
+    fn in_any(
+        &self,
+        lists: &[usize],
+        who: Caller,
+        now: SystemTime,
+    ) -> Option<(usize, usize, SetMatch)> {
         let number = who.number()?;
-        lists.iter().find_map(|&i| {
-            match self.runtime_slots[i] {
-                Some(list) => self.runtime.find(list, number, now),
-                None => self.sets[i].find(number),
-            }
-            .map(|m| (i, m))
+        lists.iter().find_map(|&named| {
+            self.closures[named].iter().find_map(|&set| {
+                match self.runtime_slots[set] {
+                    Some(list) => self.runtime.find(list, number, now),
+                    None => self.sets[set].find(number),
+                }
+                .map(|m| (named, set, m))
+            })
         })
     }
 
     fn evaluate(
         &self,
         rule: &Rule,
+        dest_set: &NumberSet,
+        call: &CallFacts<'_>,
         caller: Caller,
         destination: Caller,
         now: SystemTime,
-        explain: bool,
-    ) -> Outcome {
-        let lists = &self.config.lists;
-        let describe = |text: &dyn Fn() -> String| if explain { text() } else { String::new() };
-
+    ) -> Result<(), Miss> {
+        // Cheapest first: the caller's class, the rule's own destinations
+        // (a small set), then list lookups, regexes, the clock.
         if let Some(class) = rule.caller_is {
-            let actual = match caller {
-                Caller::Number(_) => CallerClass::Number,
-                Caller::Anonymous => CallerClass::Anonymous,
-                Caller::Malformed => CallerClass::Malformed,
-            };
-            if actual != class {
-                return Outcome::fail(describe(&|| {
-                    format!("caller is {}, not {:?}", caller.class_name(), class).to_lowercase()
-                }));
+            if class_of(caller) != class {
+                return Err(Miss::Class);
             }
         }
-        if !rule.caller_in.is_empty() && self.in_any(&rule.caller_in, caller, now).is_none() {
-            return Outcome::fail(describe(&|| {
-                format!(
-                    "caller {caller} is not in {}",
-                    names(lists, &rule.caller_in)
-                )
-            }));
-        }
-        if let Some((i, _)) = self.in_any(&rule.caller_not_in, caller, now) {
-            return Outcome::fail(describe(&|| {
-                format!("caller {caller} is in {}", lists[i].name)
-            }));
+        if !rule.destination_matches.is_empty()
+            && destination
+                .number()
+                .and_then(|n| dest_set.find(n))
+                .is_none()
+        {
+            return Err(Miss::Destination);
         }
         if !rule.destination_in.is_empty()
             && self
                 .in_any(&rule.destination_in, destination, now)
                 .is_none()
         {
-            return Outcome::fail(describe(&|| {
-                format!(
-                    "destination {destination} is not in {}",
-                    names(lists, &rule.destination_in)
-                )
-            }));
+            return Err(Miss::DestinationIn);
         }
-        Outcome {
-            matched: true,
-            detail: describe(&|| self.why_matched(rule, caller, destination, now)),
+        if !rule.caller_in.is_empty() && self.in_any(&rule.caller_in, caller, now).is_none() {
+            return Err(Miss::CallerIn);
+        }
+        if let Some((named, set, m)) = self.in_any(&rule.caller_not_in, caller, now) {
+            return Err(Miss::CallerNotIn(named, set, m));
+        }
+        if let Some(name) = &rule.caller_name {
+            if !name.is_match(call.caller_name) {
+                return Err(Miss::CallerName);
+            }
+        }
+        if let Some(i) = rule
+            .variables
+            .iter()
+            .position(|v| !v.holds(call.variable(&v.name)))
+        {
+            return Err(Miss::Variable(i));
+        }
+        if let Some(schedule) = &rule.schedule {
+            if !schedule.contains(now) {
+                return Err(Miss::Schedule);
+            }
+        }
+        Ok(())
+    }
+
+    fn list_names(&self, indexes: &[usize]) -> String {
+        indexes
+            .iter()
+            .map(|&i| self.config.lists[i].name.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
+    fn via(&self, named: usize, set: usize) -> String {
+        let lists = &self.config.lists;
+        if named == set {
+            lists[named].name.clone()
+        } else {
+            format!("{} (included in {})", lists[set].name, lists[named].name)
+        }
+    }
+
+    fn why_missed(
+        &self,
+        rule: &Rule,
+        miss: &Miss,
+        call: &CallFacts<'_>,
+        caller: Caller,
+        destination: Caller,
+    ) -> String {
+        match miss {
+            Miss::Class => format!(
+                "caller is {}, not {}",
+                caller.class_name(),
+                class_name(rule.caller_is.unwrap_or(CallerClass::Number))
+            ),
+            Miss::CallerIn => format!(
+                "caller {caller} is not in {}",
+                self.list_names(&rule.caller_in)
+            ),
+            Miss::CallerNotIn(named, set, m) => format!(
+                "caller {caller} is in {}: {}",
+                self.via(*named, *set),
+                caller
+                    .number()
+                    .map(|n| self.sets[*set].describe(n, m))
+                    .unwrap_or_default()
+            ),
+            Miss::DestinationIn => format!(
+                "destination {destination} is not in {}",
+                self.list_names(&rule.destination_in)
+            ),
+            Miss::Destination => format!(
+                "destination {destination} matches none of {}",
+                join_patterns(rule)
+            ),
+            Miss::CallerName => format!(
+                "caller name {:?} does not match /{}/",
+                call.caller_name,
+                rule.caller_name.as_ref().map_or("", |r| r.as_str())
+            ),
+            Miss::Variable(i) => {
+                let v = &rule.variables[*i];
+                format!(
+                    "variable {} = {:?} {} /{}/",
+                    v.name,
+                    call.variable(&v.name),
+                    if v.negate {
+                        "matches"
+                    } else {
+                        "does not match"
+                    },
+                    v.regex.as_str()
+                )
+            }
+            Miss::Schedule => format!(
+                "outside schedule {}",
+                rule.schedule
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
         }
     }
 
     fn why_matched(
         &self,
         rule: &Rule,
+        dest_set: &NumberSet,
+        call: &CallFacts<'_>,
         caller: Caller,
         destination: Caller,
         now: SystemTime,
     ) -> String {
-        let lists = &self.config.lists;
         let mut parts = Vec::new();
         if let Some(class) = rule.caller_is {
-            parts.push(format!("caller is {class:?}").to_lowercase());
+            parts.push(format!("caller is {}", class_name(class)));
         }
-        if let Some((i, m)) = self.in_any(&rule.caller_in, caller, now) {
+        if let (Some((named, set, m)), Some(n)) =
+            (self.in_any(&rule.caller_in, caller, now), caller.number())
+        {
             parts.push(match m {
-                SetMatch::Exact => format!("caller {caller} is listed in {}", lists[i].name),
-                SetMatch::Prefix(n) => format!(
-                    "caller {caller} matches prefix +{} of {}",
-                    &caller
-                        .number()
-                        .map(|c| c.digits().as_str().to_string())
-                        .unwrap_or_default()[..n],
-                    lists[i].name
+                SetMatch::Exact => format!("caller {caller} is listed in {}", self.via(named, set)),
+                _ => format!(
+                    "caller {caller} matches {} of {}",
+                    self.sets[set].describe(n, &m),
+                    self.via(named, set)
                 ),
             });
         }
         if !rule.caller_not_in.is_empty() {
             parts.push(format!(
                 "caller is not in {}",
-                names(lists, &rule.caller_not_in)
+                self.list_names(&rule.caller_not_in)
             ));
         }
-        if let Some((i, _)) = self.in_any(&rule.destination_in, destination, now) {
-            parts.push(format!("destination {destination} is in {}", lists[i].name));
+        if let Some((named, set, _)) = self.in_any(&rule.destination_in, destination, now) {
+            parts.push(format!(
+                "destination {destination} is in {}",
+                self.via(named, set)
+            ));
+        }
+        if let Some((n, m)) = destination
+            .number()
+            .and_then(|n| dest_set.find(n).map(|m| (n, m)))
+        {
+            parts.push(format!(
+                "destination {destination} matches {}",
+                dest_set.describe(n, &m)
+            ));
+        }
+        if let Some(name) = &rule.caller_name {
+            parts.push(format!(
+                "caller name {:?} matches /{}/",
+                call.caller_name,
+                name.as_str()
+            ));
+        }
+        for v in &rule.variables {
+            parts.push(format!(
+                "variable {} = {:?} {} /{}/",
+                v.name,
+                call.variable(&v.name),
+                if v.negate {
+                    "does not match"
+                } else {
+                    "matches"
+                },
+                v.regex.as_str()
+            ));
+        }
+        if let Some(s) = &rule.schedule {
+            parts.push(format!("inside schedule {s}"));
         }
         if parts.is_empty() {
             "no conditions: matches every call".to_string()
@@ -377,35 +704,38 @@ impl Engine {
     }
 }
 
-/// A trace line about the reply (rule `reply`).
+/// A trace line about the reply chosen.
 fn reply_step(detail: String) -> TraceStep {
     TraceStep {
         rule: "reply".to_string(),
         matched: true,
         detail,
+        shadow: false,
     }
 }
 
-struct Outcome {
-    matched: bool,
-    detail: String,
-}
-
-impl Outcome {
-    fn fail(detail: String) -> Outcome {
-        Outcome {
-            matched: false,
-            detail,
-        }
+fn class_of(caller: Caller) -> CallerClass {
+    match caller {
+        Caller::Number(_) => CallerClass::Number,
+        Caller::Anonymous => CallerClass::Anonymous,
+        Caller::Malformed => CallerClass::Malformed,
     }
 }
 
-fn names(lists: &[crate::config::List], indexes: &[usize]) -> String {
-    indexes
+fn class_name(class: CallerClass) -> &'static str {
+    match class {
+        CallerClass::Number => "number",
+        CallerClass::Anonymous => "anonymous",
+        CallerClass::Malformed => "malformed",
+    }
+}
+
+fn join_patterns(rule: &Rule) -> String {
+    rule.destination_matches
         .iter()
-        .map(|&i| lists[i].name.as_str())
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join(" or ")
+        .join(", ")
 }
 
 fn reason_of(rule: &Rule) -> Reason {
@@ -414,7 +744,8 @@ fn reason_of(rule: &Rule) -> Reason {
         Some(CallerClass::Malformed) => Reason::Malformed,
         _ if !rule.caller_in.is_empty()
             || !rule.caller_not_in.is_empty()
-            || !rule.destination_in.is_empty() =>
+            || !rule.destination_in.is_empty()
+            || !rule.destination_matches.is_empty() =>
         {
             Reason::List
         }
@@ -515,9 +846,10 @@ rules:
         let e = engine();
         let (v, trace) = e.explain(&call("017112345678", "4000"), SystemTime::now());
         assert_eq!(v.rule_name(), "marketing");
+        // three rules, then how the reply was chosen
         assert_eq!(trace.len(), 4);
         assert_eq!(trace[3].rule, "reply");
-        assert_eq!(trace[3].detail, "busy (named by the rule, reason list)");
+        assert!(trace[3].detail.starts_with("busy (named by the rule"), "{}", trace[3].detail);
         assert!(!trace[0].matched);
         assert_eq!(trace[0].detail, "caller +8617112345678 is not in family");
         assert_eq!(trace[1].detail, "caller is number, not anonymous");
@@ -525,101 +857,10 @@ rules:
         assert!(
             trace[2]
                 .detail
-                .contains("matches prefix +86171 of marketing"),
+                .contains("matches prefix +86171* of marketing"),
             "{}",
             trace[2].detail
         );
-    }
-
-    const DEFAULTS: &str = r#"
-lists:
-  pool: ["+86170*"]
-  named: ["+86171*"]
-replies:
-  busy: { kind: busy_tone }
-  vacant: { kind: vacant }
-  ring: { kind: ringout, seconds: 20 }
-  mix: { kind: group, pick: round_robin, replies: [busy, ring] }
-rules:
-  - name: named
-    caller_in: named
-    action: block
-    reply: vacant
-  - name: pool
-    caller_in: pool
-    action: block
-  - name: anonymous
-    caller_is: anonymous
-    action: block
-  - name: malformed
-    caller_is: malformed
-    action: block
-defaults:
-  action: block
-  reply: ring
-  reply_for:
-    list: mix
-    anonymous: vacant
-"#;
-
-    #[test]
-    fn replies_come_from_the_rule_then_the_reason_then_the_default() {
-        let e = Engine::with_seed(Config::parse(DEFAULTS, Path::new("t.yaml")).unwrap(), 1);
-        let now = SystemTime::now();
-        let reply = |caller: &str| {
-            e.screen(&call(caller, "4000"), now)
-                .reply
-                .unwrap()
-                .name
-                .clone()
-        };
-        // Named by the rule.
-        assert_eq!(reply("+8617100000000"), "vacant");
-        // Reason list → the group mix, in turn.
-        assert_eq!(reply("+8617000000000"), "busy");
-        assert_eq!(reply("+8617000000001"), "ring");
-        assert_eq!(reply("+8617000000002"), "busy");
-        // Reason anonymous has its own; malformed falls to defaults.reply.
-        assert_eq!(reply("anonymous"), "vacant");
-        assert_eq!(reply("%%%"), "ring");
-        // The default action (reason default) uses defaults.reply too.
-        assert_eq!(reply("+12025550123"), "ring");
-
-        let (_, trace) = e.explain(&call("+8617000000003", "4000"), now);
-        let lines: Vec<&str> = trace
-            .iter()
-            .filter(|t| t.rule == "reply")
-            .map(|t| t.detail.as_str())
-            .collect();
-        assert_eq!(
-            lines,
-            [
-                "mix (defaults.reply_for, reason list)",
-                "group mix (round_robin of busy, ring): turn 2 of 2: ring"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_profile_default_comes_before_the_config_defaults() {
-        let e = Engine::with_seed(Config::parse(DEFAULTS, Path::new("t.yaml")).unwrap(), 1);
-        let now = SystemTime::now();
-        let busy = e.reply_index("busy").unwrap();
-        let vacant = e.reply_index("vacant").unwrap();
-        let profile = ReplyDefaults {
-            by_reason: crate::config::ReasonReplies(vec![("limit", vacant)]),
-            reply: Some(busy),
-        };
-        let pick = |named, reason| {
-            e.choose_reply(named, reason, Some(&profile), now, None)
-                .name
-                .clone()
-        };
-        assert_eq!(pick(None, "limit"), "vacant");
-        assert_eq!(pick(None, "anonymous"), "busy");
-        assert_eq!(pick(Some(e.reply_index("ring").unwrap()), "limit"), "ring");
-        // Without a profile, a limit falls back to the config's defaults.
-        assert_eq!(e.choose_reply(None, "limit", None, now, None).name, "ring");
     }
 
     #[test]
@@ -629,64 +870,232 @@ defaults:
         assert_eq!(e.entry_count(), 4);
     }
 
+    const RULES: &str = r#"
+numbering:
+  country_code: "86"
+  national_number_lengths: [10, 11]
+lists:
+  family: ["+8613800138000"]
+  pools:
+    include: [mvno, known-pool]
+  mvno: ["+86170*", "+86171*"]
+  known-pool:
+    entries: ["+86138001380XX", "+8613900139000..+8613900139999", "/^\\+8616[57]\\d{8}$/"]
+replies:
+  busy: { kind: reject, cause: USER_BUSY }
+rules:
+  - name: family
+    caller_in: family
+    action: allow
+  - name: robots
+    variables: { sip_user_agent: "(?i)friendly-scanner|sipcli" }
+    action: block
+  - name: unverified-pools
+    caller_in: pools
+    variables_not: { sip_verstat: "^TN-Validation-Passed$" }
+    action: block
+    reply: busy
+  - name: try-night-block
+    shadow: true
+    schedule: { timezone: Asia/Shanghai, days: mon-fri, time: "22:00-07:00" }
+    action: block
+  - name: named-spammer
+    caller_name: "(?i)^(marketing|promo)"
+    action: block
+profiles:
+  courier-line:
+    destination: ["025 1234 5678", "4001"]
+    rules:
+      - name: courier-anything-goes
+        caller_is: number
+        action: allow
+    defaults: { action: block, reply: busy }
+  strict:
+    rules:
+      - name: strict-family
+        caller_in: family
+        action: allow
+    defaults: { action: block }
+"#;
+
+    fn rules_engine() -> Engine {
+        Engine::new(Config::parse(RULES, Path::new("rules.yaml")).unwrap())
+    }
+
+    fn at(civil: &str) -> SystemTime {
+        let dt: jiff::civil::DateTime = civil.parse().unwrap();
+        let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+        SystemTime::from(dt.to_zoned(tz).unwrap().timestamp())
+    }
+
+    const NOON: &str = "2025-01-06T12:00"; // a Monday
+
     #[test]
-    fn runtime_entries_win_or_lose_by_rule_order() {
-        use crate::pattern::Pattern;
-        use crate::runtime_lists::RuntimeEntry;
-        use std::time::Duration;
-        let yaml = "lists:\n  family: [\"+8613800138000\"]\nrules:\n  - name: family\n    caller_in: family\n    action: allow\n  - name: blocked-at-runtime\n    caller_in: runtime-block\n    action: block\n  - name: allowed-at-runtime\n    caller_in: runtime-allow\n    action: allow\n";
-        let runtime = Arc::new(RuntimeLists::new());
-        let e = Engine::with_runtime(
-            Config::parse(yaml, Path::new("t.yaml")).unwrap(),
-            runtime.clone(),
-        );
-        let now = SystemTime::now();
-        let plan = crate::numbers::NumberPlan::default();
-        for (list, text) in [
-            (RuntimeList::Block, "+86138*"),
-            (RuntimeList::Allow, "+8613900139000"),
-            (RuntimeList::Block, "+8613900139000"),
+    fn included_lists_and_every_pattern_kind_meet_the_rule() {
+        let e = rules_engine();
+        for caller in [
+            "017012345678",   // prefix, via mvno
+            "+8613800138042", // wildcard
+            "013900139500",   // range
+            "+8616512345678", // regex
         ] {
-            runtime
-                .insert(RuntimeEntry {
-                    list,
-                    pattern: Pattern::parse(text, &plan).unwrap(),
-                    added: now,
-                    expires: Some(now + Duration::from_secs(60)),
-                    note: String::new(),
-                })
-                .unwrap();
+            let (v, trace) = e.explain(&call(caller, "4000"), at(NOON));
+            assert_eq!(v.rule_name(), "unverified-pools", "{caller}");
+            assert!(
+                trace[2].detail.contains("(included in pools)"),
+                "{}",
+                trace[2].detail
+            );
         }
-        // family is above the runtime block list: it wins.
-        assert_eq!(
-            e.screen(&call("13800138000", ""), now).rule_name(),
-            "family"
-        );
-        let v = e.screen(&call("13800138001", ""), now);
-        assert_eq!(
-            (v.action, v.rule_name()),
-            (Action::Block, "blocked-at-runtime")
-        );
-        // runtime-block comes before runtime-allow in this file.
-        assert_eq!(
-            e.screen(&call("13900139000", ""), now).rule_name(),
-            "blocked-at-runtime"
-        );
-        let (_, trace) = e.explain(&call("13800138001", ""), now);
+        let (_, trace) = e.explain(&call("+8613900139500", "4000"), at(NOON));
         assert!(
-            trace[1]
-                .detail
-                .contains("matches prefix +86138 of runtime-block"),
+            trace[2].detail.starts_with(
+                "caller +8613900139500 matches range +8613900139000..+8613900139999 of known-pool"
+            ),
             "{}",
-            trace[1].detail
+            trace[2].detail
         );
-        // Expired entries stop matching without anyone removing them.
-        let later = now + Duration::from_secs(61);
         assert_eq!(
-            e.screen(&call("13800138001", ""), later).rule_name(),
+            e.screen(&call("+8613800138142", "4000"), at(NOON))
+                .rule_name(),
             "default"
         );
-        assert!(e.uses_runtime_list(RuntimeList::Allow));
-        assert!(!engine().uses_runtime_list(RuntimeList::Block));
+    }
+
+    #[test]
+    fn a_channel_variable_condition_decides() {
+        let e = rules_engine();
+        assert_eq!(e.variable_names(), ["sip_user_agent", "sip_verstat"]);
+        let verified = [("sip_verstat", "TN-Validation-Passed")];
+        let facts = CallFacts {
+            variables: &verified,
+            ..call("017012345678", "4000")
+        };
+        // A verified caller from a pool passes; unverified is blocked.
+        assert_eq!(e.screen(&facts, at(NOON)).rule_name(), "default");
+        assert_eq!(
+            e.screen(&call("017012345678", "4000"), at(NOON))
+                .rule_name(),
+            "unverified-pools"
+        );
+        let robot = [("sip_user_agent", "friendly-scanner")];
+        let facts = CallFacts {
+            variables: &robot,
+            ..call("+12025550123", "4000")
+        };
+        let (v, trace) = e.explain(&facts, at(NOON));
+        assert_eq!(v.rule_name(), "robots");
+        assert_eq!(
+            trace[1].detail,
+            "variable sip_user_agent = \"friendly-scanner\" matches /(?i)friendly-scanner|sipcli/"
+        );
+    }
+
+    #[test]
+    fn rule_order_decides_family_before_pools() {
+        let text = RULES.replace("+8613800138000", "+8617000000001");
+        let e = Engine::new(Config::parse(&text, Path::new("r.yaml")).unwrap());
+        let v = e.screen(&call("+8617000000001", "4000"), at(NOON));
+        assert_eq!((v.rule_name(), v.action), ("family", Action::Allow));
+        let v = e.screen(&call("+8617000000002", "4000"), at(NOON));
+        assert_eq!(
+            (v.rule_name(), v.action),
+            ("unverified-pools", Action::Block)
+        );
+    }
+
+    #[test]
+    fn a_shadow_rule_is_recorded_and_the_next_rule_decides() {
+        let e = rules_engine();
+        let night = at("2025-01-06T23:30");
+        let named = CallFacts {
+            caller_name: "Promo Center",
+            ..call("+12025550123", "4000")
+        };
+        let (v, trace) = e.explain(&named, night);
+        assert_eq!(v.shadow_rule_name(), "try-night-block");
+        assert_eq!(v.rule_name(), "named-spammer");
+        assert!(trace[3].matched && trace[3].shadow);
+        assert!(trace[3]
+            .detail
+            .contains("inside schedule mon,tue,wed,thu,fri 22:00-07:00 (Asia/Shanghai)"));
+        // No later rule: the default decides, the shadow is still recorded.
+        let v = e.screen(&call("+12025550123", "4000"), night);
+        assert_eq!((v.rule_name(), v.action), ("default", Action::Allow));
+        assert_eq!(v.shadow.unwrap().action, Action::Block);
+        // Outside the schedule nothing is recorded.
+        let v = e.screen(&call("+12025550123", "4000"), at(NOON));
+        assert!(v.shadow.is_none());
+        // Saturday 03:00 belongs to Friday night; Monday 03:00 to Sunday night.
+        assert!(e
+            .screen(&call("+12025550123", "4000"), at("2025-01-11T03:00"))
+            .shadow
+            .is_some());
+        assert!(e
+            .screen(&call("+12025550123", "4000"), at("2025-01-06T03:00"))
+            .shadow
+            .is_none());
+    }
+
+    #[test]
+    fn profiles_are_chosen_by_name_then_destination_then_default() {
+        let e = rules_engine();
+        // The courier line lets any number through, even a pool...
+        let v = e.screen(&call("017012345678", "02512345678"), at(NOON));
+        assert_eq!(
+            (v.profile, v.rule_name()),
+            ("courier-line", "courier-anything-goes")
+        );
+        assert_eq!(
+            e.select_profile(&call("x", "4001")),
+            ("courier-line", ProfileChoice::Destination)
+        );
+        // ...and blocks withheld numbers with its own default.
+        let v = e.screen(&call("anonymous", "4001"), at(NOON));
+        assert_eq!(
+            (v.action, v.rule_name(), v.reply_name()),
+            (Action::Block, "default", "busy")
+        );
+        // The dialplan's choice wins over the destination.
+        let strict = CallFacts {
+            profile: "strict",
+            ..call("+12025550123", "4001")
+        };
+        let v = e.screen(&strict, at(NOON));
+        assert_eq!(
+            (v.profile, v.action, v.reply_name()),
+            ("strict", Action::Block, "rejected")
+        );
+        // An unknown name falls back to the top-level rules.
+        let unknown = CallFacts {
+            profile: "nope",
+            ..call("+12025550123", "4001")
+        };
+        assert_eq!(
+            e.select_profile(&unknown),
+            ("default", ProfileChoice::Unknown)
+        );
+        assert_eq!(e.screen(&unknown, at(NOON)).profile, "default");
+        assert_eq!(
+            e.profile_names().collect::<Vec<_>>(),
+            ["default", "courier-line", "strict"]
+        );
+        assert_eq!(e.rule_count(), 7);
+    }
+
+    #[test]
+    fn destination_patterns_in_a_rule() {
+        let yaml = "rules:\n  - name: sales-line-withheld\n    destination: [\"+86 25 1234 56XX\"]\n    caller_is: anonymous\n    action: block\n";
+        let e = Engine::new(Config::parse(yaml, Path::new("d.yaml")).unwrap());
+        assert_eq!(
+            e.screen(&call("", "02512345601"), at(NOON)).rule_name(),
+            "sales-line-withheld"
+        );
+        let (v, trace) = e.explain(&call("", "02512340000"), at(NOON));
+        assert_eq!(v.rule_name(), "default");
+        assert_eq!(
+            trace[0].detail,
+            "destination +862512340000 matches none of +8625123456XX"
+        );
     }
 }

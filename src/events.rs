@@ -116,11 +116,15 @@ mod tests {
             caller_name: "Dialer",
             destination: "4000",
             network_addr: "192.0.2.7",
+            ..CallFacts::default()
+        };
+        let facts = CallFacts {
             evidence: CallEvidence {
                 uuid: "u-1",
                 sip_call_id: "abc@host",
                 ..CallEvidence::default()
             },
+            ..facts
         };
         let v = engine.screen(&facts, SystemTime::now());
         let h = verdict_headers(&facts, &v, "blocked", false, Duration::from_micros(3));

@@ -7,7 +7,9 @@
 
 pub mod allow_memory;
 pub mod causes;
+pub mod check_args;
 pub mod commands;
+pub mod conditions;
 pub mod config;
 pub mod durations;
 pub mod engine;
@@ -23,6 +25,7 @@ pub mod pattern;
 pub mod replies;
 pub mod report;
 pub mod runtime_lists;
+pub mod schedule;
 pub mod screening;
 pub mod service;
 pub mod state_store;

@@ -163,6 +163,16 @@ pub struct NumberPlan {
     pub national_prefix: String,
     /// Prefix dialled before a country code (`00`), may be empty.
     pub international_prefix: String,
+    /// How many digits a national (significant) number has, without the
+    /// trunk prefix (`[10, 11]` in China). Known lengths let digits written
+    /// without `+` or `00` be read without guessing: `8613800138000` has 13
+    /// digits, too many for a national number, but 86 + 11 digits is an
+    /// international one. Empty: every such number is taken as national.
+    pub national_number_lengths: Vec<usize>,
+    /// Area code (without trunk prefix) put in front of local numbers, those
+    /// that are a national length once it is added (`10` for Beijing).
+    /// Empty: local numbers are not recognised.
+    pub area_code: String,
 }
 
 impl Default for NumberPlan {
@@ -171,8 +181,21 @@ impl Default for NumberPlan {
             country_code: "86".into(),
             national_prefix: "0".into(),
             international_prefix: "00".into(),
+            national_number_lengths: vec![10, 11],
+            area_code: String::new(),
         }
     }
+}
+
+/// How the digits of a number written without `+` become E.164 digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Leading digits to drop (an international or trunk prefix).
+    pub(crate) skip: usize,
+    /// Put the home country code in front.
+    pub(crate) country: bool,
+    /// Put the home area code in front (after the country code).
+    pub(crate) area: bool,
 }
 
 /// Why a text could not be read as a number (used for config patterns).
@@ -208,6 +231,57 @@ impl std::error::Error for NumberError {}
 const MAX_INPUT: usize = 256;
 
 impl NumberPlan {
+    /// Classifies a caller ID given as raw bytes (as a C host hands it over):
+    /// bytes that are not UTF-8 make it malformed.
+    pub fn classify_bytes(&self, raw: &[u8]) -> Caller {
+        match std::str::from_utf8(raw) {
+            Ok(text) => self.classify(text),
+            Err(_) => Caller::Malformed,
+        }
+    }
+
+    /// Decides how digits written without `+` become E.164. `head` holds the
+    /// leading literal digits (all of them for a number, fewer for a pattern
+    /// with wildcards), `total` the full digit count when it is known.
+    pub(crate) fn shape(&self, head: &[u8], total: Option<usize>, plus: bool) -> Shape {
+        let keep = |skip| Shape {
+            skip,
+            country: false,
+            area: false,
+        };
+        let national = |skip, area| Shape {
+            skip,
+            country: true,
+            area,
+        };
+        if plus {
+            return keep(0);
+        }
+        let intl = self.international_prefix.as_bytes();
+        if !intl.is_empty() && head.starts_with(intl) {
+            return keep(intl.len());
+        }
+        let trunk = self.national_prefix.as_bytes();
+        if !trunk.is_empty() && head.starts_with(trunk) {
+            return national(trunk.len(), false);
+        }
+        let (Some(total), false) = (total, self.national_number_lengths.is_empty()) else {
+            return national(0, false);
+        };
+        let lengths = &self.national_number_lengths;
+        if lengths.contains(&total) {
+            return national(0, false);
+        }
+        let cc = self.country_code.as_bytes();
+        if !cc.is_empty() && head.starts_with(cc) && lengths.contains(&(total - cc.len())) {
+            return keep(0);
+        }
+        if !self.area_code.is_empty() && lengths.contains(&(total + self.area_code.len())) {
+            return national(0, true);
+        }
+        national(0, false)
+    }
+
     /// Classifies a caller ID as received: a number (in E.164), anonymous or
     /// malformed. Never fails and never allocates.
     pub fn classify(&self, raw: &str) -> Caller {
@@ -218,11 +292,32 @@ impl NumberPlan {
         if text.len() > MAX_INPUT {
             return Caller::Malformed;
         }
+        // The common case, a bare number (`+8613800138000`, `013800138000`),
+        // skips URI and separator handling.
+        let (plus, bare) = match text.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        if !bare.is_empty() && bare.len() <= MAX_INPUT && bare.bytes().all(|b| b.is_ascii_digit()) {
+            return match self.assemble(bare, plus) {
+                Ok(n) => Caller::Number(n),
+                Err(_) => Caller::Malformed,
+            };
+        }
         let user = uri_user_part(text);
         if user.is_empty() || is_anonymous_word(user) {
             return Caller::Anonymous;
         }
-        match self.to_e164(user) {
+        let (encoded_plus, user) = percent_plus(user);
+        let result = if encoded_plus {
+            if user.starts_with('+') {
+                return Caller::Malformed;
+            }
+            self.to_e164_plus(user)
+        } else {
+            self.to_e164(user)
+        };
+        match result {
             Ok(n) => Caller::Number(n),
             Err(_) => Caller::Malformed,
         }
@@ -231,9 +326,17 @@ impl NumberPlan {
     /// Reads a number written in any accepted form as E.164, with the reason
     /// when it cannot.
     pub fn to_e164(&self, text: &str) -> Result<E164, NumberError> {
+        self.read_number(text, false)
+    }
+
+    /// Like [`NumberPlan::to_e164`] for text known to follow a `+`.
+    fn to_e164_plus(&self, text: &str) -> Result<E164, NumberError> {
+        self.read_number(text, true)
+    }
+
+    fn read_number(&self, text: &str, mut plus: bool) -> Result<E164, NumberError> {
         let mut digits = [0u8; 40];
         let mut n = 0usize;
-        let mut plus = false;
         for (i, c) in text.trim().char_indices() {
             match c {
                 '0'..='9' => {
@@ -243,7 +346,7 @@ impl NumberPlan {
                     digits[n] = c as u8;
                     n += 1;
                 }
-                '+' if i == 0 => plus = true,
+                '+' if i == 0 && !plus => plus = true,
                 ' ' | '-' | '.' | '(' | ')' | '\t' => {}
                 other => return Err(NumberError::NotADigit(other)),
             }
@@ -260,30 +363,26 @@ impl NumberPlan {
         if digits.len() < MIN_DIGITS {
             return Err(NumberError::TooShort);
         }
+        let shape = self.shape(digits.as_bytes(), Some(digits.len()), plus);
         let mut buf = [0u8; 48];
-        let full: &str = if plus {
-            digits
-        } else if !self.international_prefix.is_empty()
-            && digits.starts_with(self.international_prefix.as_str())
-        {
-            &digits[self.international_prefix.len()..]
-        } else {
-            let national = if !self.national_prefix.is_empty()
-                && digits.starts_with(self.national_prefix.as_str())
-            {
-                &digits[self.national_prefix.len()..]
-            } else {
-                digits
-            };
-            let cc = self.country_code.as_bytes();
-            let total = cc.len() + national.len();
-            if total > buf.len() {
+        let mut n = 0usize;
+        let mut push = |part: &[u8]| -> Result<(), NumberError> {
+            let end = n + part.len();
+            if end > buf.len() {
                 return Err(NumberError::TooLong);
             }
-            buf[..cc.len()].copy_from_slice(cc);
-            buf[cc.len()..total].copy_from_slice(national.as_bytes());
-            std::str::from_utf8(&buf[..total]).map_err(|_| NumberError::Empty)?
+            buf[n..end].copy_from_slice(part);
+            n = end;
+            Ok(())
         };
+        if shape.country {
+            push(self.country_code.as_bytes())?;
+        }
+        if shape.area {
+            push(self.area_code.as_bytes())?;
+        }
+        push(&digits.as_bytes()[shape.skip..])?;
+        let full = std::str::from_utf8(&buf[..n]).map_err(|_| NumberError::Empty)?;
         if full.len() > MAX_E164_DIGITS {
             return Err(NumberError::TooLong);
         }
@@ -312,21 +411,17 @@ impl NumberPlan {
         if digits.is_empty() {
             return Err(NumberError::Empty);
         }
-        let full = if plus {
-            digits
-        } else if !self.international_prefix.is_empty()
-            && digits.starts_with(&self.international_prefix)
-        {
-            digits[self.international_prefix.len()..].to_string()
-        } else if !self.national_prefix.is_empty() && digits.starts_with(&self.national_prefix) {
-            format!(
-                "{}{}",
-                self.country_code,
-                &digits[self.national_prefix.len()..]
-            )
-        } else {
-            format!("{}{}", self.country_code, digits)
-        };
+        // The length of a prefix's numbers is open, so the plan's lengths
+        // cannot tell 86… from a national number: write prefixes with + or 0.
+        let shape = self.shape(digits.as_bytes(), None, plus);
+        let mut full = String::new();
+        if shape.country {
+            full.push_str(&self.country_code);
+        }
+        if shape.area {
+            full.push_str(&self.area_code);
+        }
+        full.push_str(&digits[shape.skip..]);
         if full.is_empty() {
             return Err(NumberError::Empty);
         }
@@ -344,8 +439,9 @@ impl NumberPlan {
 /// URI parameters.
 fn uri_user_part(text: &str) -> &str {
     let mut rest = text;
-    if let Some(inner) = rest.strip_prefix('<').and_then(|r| r.strip_suffix('>')) {
-        rest = inner;
+    // `"Name" <sip:…>` or `<sip:…>`: the URI is between the angle brackets.
+    if let (Some(open), true) = (rest.rfind('<'), rest.ends_with('>')) {
+        rest = &rest[open + 1..rest.len() - 1];
     }
     for scheme in ["sips:", "sip:", "tel:"] {
         if rest
@@ -360,12 +456,20 @@ fn uri_user_part(text: &str) -> &str {
     rest[..end].trim()
 }
 
+/// `%2B` is how some carriers write the `+` of a SIP URI's user part.
+fn percent_plus(user: &str) -> (bool, &str) {
+    match user.get(..3) {
+        Some(head) if head.eq_ignore_ascii_case("%2b") => (true, &user[3..]),
+        _ => (false, user),
+    }
+}
+
 fn is_anonymous_word(user: &str) -> bool {
     ANONYMOUS_WORDS.iter().any(|w| user.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn cn() -> NumberPlan {
@@ -410,6 +514,8 @@ mod tests {
             country_code: "1".into(),
             national_prefix: "1".into(),
             international_prefix: "011".into(),
+            national_number_lengths: vec![10],
+            area_code: String::new(),
         };
         assert_eq!(us.classify("2025550123"), e164("+12025550123"));
         assert_eq!(us.classify("12025550123"), e164("+12025550123"));
@@ -472,5 +578,163 @@ mod tests {
         assert_eq!(plan.prefix_digits("+1").unwrap(), "1");
         assert!(plan.prefix_digits("+86x").is_err());
         assert_eq!(plan.prefix_digits("").unwrap_err(), NumberError::Empty);
+    }
+
+    #[test]
+    fn the_country_code_without_plus_is_recognised_where_unambiguous() {
+        let plan = cn();
+        // 13 digits cannot be a national number, 86 + 11 digits can.
+        assert_eq!(plan.classify("8613800138000"), e164("+8613800138000"));
+        assert_eq!(plan.classify("86 138 0013 8000"), e164("+8613800138000"));
+        assert_eq!(plan.classify("861012345678"), e164("+861012345678"));
+        // 11 digits starting with 86 are a national number.
+        assert_eq!(plan.classify("86123456789"), e164("+8686123456789"));
+        // Without known lengths nothing is guessed: the digits are national.
+        let no_lengths = NumberPlan {
+            national_number_lengths: vec![],
+            ..cn()
+        };
+        assert_eq!(
+            no_lengths.classify("8613800138000").to_string(),
+            "+868613800138000"
+        );
+    }
+
+    #[test]
+    fn local_numbers_get_the_home_area_code() {
+        let beijing = NumberPlan {
+            area_code: "10".into(),
+            ..cn()
+        };
+        assert_eq!(beijing.classify("12345678"), e164("+861012345678"));
+        assert_eq!(beijing.classify("8765-4321"), e164("+861087654321"));
+        // Numbers already national or international are left alone.
+        assert_eq!(beijing.classify("02512345678"), e164("+862512345678"));
+        assert_eq!(beijing.classify("13800138000"), e164("+8613800138000"));
+        // Without an area code a local number is only given the country code.
+        assert_eq!(cn().classify("12345678"), e164("+8612345678"));
+    }
+
+    #[test]
+    fn uri_forms_display_names_and_encoded_plus_are_read() {
+        let plan = cn();
+        let want = e164("+8613800138000");
+        for form in [
+            "\"Zhang San\" <sip:+8613800138000@192.0.2.1:5060;transport=udp>",
+            "Zhang <sips:013800138000@carrier.example>",
+            "sip:%2B8613800138000@carrier.example",
+            "SIP:%2b8613800138000@carrier.example;user=phone",
+            "tel:+86-138-0013-8000;phone-context=+86",
+            "TEL:013800138000",
+        ] {
+            assert_eq!(plan.classify(form), want, "form {form:?}");
+        }
+        assert_eq!(plan.classify("sip:%2B+8613800138000@x"), Caller::Malformed);
+        assert_eq!(
+            plan.classify("\"x\" <sip:anonymous@anonymous.invalid>"),
+            Caller::Anonymous
+        );
+        assert_eq!(plan.classify("<>"), Caller::Anonymous);
+        assert_eq!(plan.classify("sip:@host"), Caller::Anonymous);
+    }
+
+    #[test]
+    fn hostile_caller_ids_are_data() {
+        let plan = cn();
+        assert_eq!(plan.classify_bytes(b"+86\xff\xfe170"), Caller::Malformed);
+        assert_eq!(plan.classify_bytes(b"\xc3"), Caller::Malformed);
+        assert_eq!(
+            plan.classify_bytes(b"+8613800138000"),
+            e164("+8613800138000")
+        );
+        assert_eq!(plan.classify_bytes(b"138\x000138000"), Caller::Malformed);
+        assert_eq!(plan.classify("\u{0}"), Caller::Malformed);
+        for meta in [
+            "^.*$",
+            "(1|2)+",
+            "[0-9]{11}",
+            "\\d+",
+            "+86170*",
+            "170?",
+            "$1",
+            "${caller}",
+        ] {
+            assert_eq!(plan.classify(meta), Caller::Malformed, "{meta:?}");
+        }
+        let huge_digits = "1".repeat(10_240);
+        assert_eq!(plan.classify(&huge_digits), Caller::Malformed);
+        let huge_sip = format!("sip:{}@host", "9".repeat(10_240));
+        assert_eq!(plan.classify(&huge_sip), Caller::Malformed);
+        let huge_spaces = format!("{}13800138000", " ".repeat(10_240));
+        assert_eq!(plan.classify(&huge_spaces), e164("+8613800138000"));
+        let huge_separators = format!("138{}00138000", "-".repeat(10_240));
+        assert_eq!(plan.classify(&huge_separators), Caller::Malformed);
+    }
+
+    /// A small deterministic generator for property tests (xorshift64*).
+    pub(crate) struct Gen(pub(crate) u64);
+
+    impl Gen {
+        pub(crate) fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        pub(crate) fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    #[test]
+    fn property_every_form_of_a_random_mobile_number_meets_the_same_e164() {
+        let plan = cn();
+        let mut g = Gen(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..2_000 {
+            let national = format!("1{}{:09}", 3 + g.below(7), g.below(1_000_000_000));
+            let want = e164(&format!("+86{national}"));
+            let spaced = format!("{} {} {}", &national[..3], &national[3..7], &national[7..]);
+            let forms = [
+                format!("+86{national}"),
+                format!("0086{national}"),
+                format!("0{national}"),
+                national.clone(),
+                format!("86{national}"),
+                format!("+86 {spaced}"),
+                format!(
+                    "(0{}) {}-{}",
+                    &national[..3],
+                    &national[3..7],
+                    &national[7..]
+                ),
+                format!("tel:+86-{national}"),
+                format!("sip:%2B86{national}@gw.example;user=phone"),
+                format!("\"caller\" <sip:0{national}@gw.example>"),
+            ];
+            for form in &forms {
+                assert_eq!(plan.classify(form), want, "form {form:?}");
+            }
+            // The E.164 text is itself a form that reads back to the number.
+            assert_eq!(plan.classify(&want.to_string()), want);
+        }
+    }
+
+    #[test]
+    fn property_random_bytes_never_panic_and_numbers_are_valid_e164() {
+        let plan = cn();
+        let mut g = Gen(0xDEAD_BEEF_CAFE_F00D);
+        let alphabet = b"0123456789+-.() \t;@<>:%2Bsiptel\x00\xff\xc3*?[]^$\\|{}anonymous";
+        for _ in 0..20_000 {
+            let len = g.below(40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| alphabet[g.below(alphabet.len() as u64) as usize])
+                .collect();
+            if let Caller::Number(n) = plan.classify_bytes(&bytes) {
+                let digits = n.digits();
+                assert!((MIN_DIGITS..=MAX_E164_DIGITS).contains(&digits.as_str().len()));
+                assert!(!digits.as_str().starts_with('0'));
+                assert!(bytes.iter().any(u8::is_ascii_digit), "{bytes:?}");
+            }
+        }
     }
 }

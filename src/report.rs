@@ -73,7 +73,13 @@ impl Query {
                 }
                 "--caller" => {
                     let v = value("--caller")?;
-                    q.caller = Some(Pattern::parse(v, plan).map_err(|e| format!("--caller: {e}"))?);
+                    let pattern = Pattern::parse(v, plan).map_err(|e| format!("--caller: {e}"))?;
+                    if !matches!(pattern, Pattern::Exact(_) | Pattern::Prefix(_)) {
+                        return Err(format!(
+                            "--caller takes a number or a prefix (+86170*), not {v:?}"
+                        ));
+                    }
+                    q.caller = Some(pattern);
                 }
                 "--format" => {
                     q.format = match value("--format")? {
@@ -103,6 +109,8 @@ impl Query {
                 .caller
                 .strip_prefix('+')
                 .is_some_and(|digits| digits.starts_with(d.as_str())),
+            // Refused by `parse`.
+            Some(_) => false,
         }
     }
 }

@@ -98,7 +98,10 @@ pub enum RuntimeError {
 impl fmt::Display for RuntimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RuntimeError::Unindexable(p) => write!(f, "pattern {p} cannot be stored"),
+            RuntimeError::Unindexable(p) => write!(
+                f,
+                "pattern {p} cannot be stored: runtime entries are numbers or prefixes (+86170*); put wildcards, ranges and regexes in a list of the YAML"
+            ),
         }
     }
 }
@@ -118,6 +121,9 @@ impl Key {
             Pattern::Prefix(d) => E164::from_digits(d)
                 .map(Key::Prefix)
                 .ok_or_else(|| RuntimeError::Unindexable(pattern.to_string())),
+            // Runtime entries are numbers and prefixes; other kinds belong in
+            // the YAML's lists.
+            _ => Err(RuntimeError::Unindexable(pattern.to_string())),
         }
     }
 }

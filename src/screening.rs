@@ -19,12 +19,20 @@ pub const VAR_REASON: &str = "callscreen_reason";
 pub const VAR_REPLY: &str = "callscreen_reply";
 /// Channel variable holding the caller number in E.164 (or its class).
 pub const VAR_CALLER: &str = "callscreen_caller";
+/// Channel variable holding the profile whose rules decided (`default`: top level).
+pub const VAR_PROFILE: &str = "callscreen_profile";
+/// Channel variable holding the shadow rule that matched (set only then).
+pub const VAR_SHADOW_RULE: &str = "callscreen_shadow_rule";
+/// Channel variable holding what the shadow rule would have done (`allow`/`block`).
+pub const VAR_SHADOW_VERDICT: &str = "callscreen_shadow_verdict";
 
 /// The application's arguments (`<action application="callscreen" data="…"/>`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AppArgs {
     /// Only set the variables; never hang up.
     pub advise: bool,
+    /// The profile to screen with (`profile=NAME`).
+    pub profile: Option<String>,
 }
 
 impl AppArgs {
@@ -36,6 +44,9 @@ impl AppArgs {
         for word in data.split_whitespace() {
             match word {
                 "advise" => args.advise = true,
+                w if w.starts_with("profile=") && w.len() > "profile=".len() => {
+                    args.profile = Some(w["profile=".len()..].to_string())
+                }
                 other => unknown.push(other.to_string()),
             }
         }
@@ -83,6 +94,10 @@ pub fn plan_call(
             ),
         };
     };
+    let facts = &CallFacts {
+        profile: args.profile.as_deref().unwrap_or(facts.profile),
+        ..*facts
+    };
     let started = std::time::Instant::now();
     let mut verdict = engine.screen(facts, now);
     let took = started.elapsed();
@@ -109,6 +124,11 @@ pub fn plan_call(
         (VAR_REASON, reason.to_string()),
         (VAR_CALLER, verdict.caller.to_string()),
     ];
+    variables.push((VAR_PROFILE, verdict.profile.to_string()));
+    if let Some(shadow) = verdict.shadow {
+        variables.push((VAR_SHADOW_RULE, shadow.name.clone()));
+        variables.push((VAR_SHADOW_VERDICT, shadow.action.as_str().to_string()));
+    }
     if remembered.is_some() {
         variables.push((VAR_CHALLENGE, "remembered".to_string()));
     }
@@ -127,8 +147,24 @@ pub fn plan_call(
         Some(HostStep::Hangup { cause }) => Some(*cause),
         _ => None,
     };
+    let mut notes = String::new();
+    if verdict.profile != crate::config::DEFAULT_PROFILE {
+        notes.push_str(&format!(", profile {}", verdict.profile));
+    } else if !facts.profile.is_empty() && facts.profile != verdict.profile {
+        notes.push_str(&format!(
+            ", unknown profile {:?}: used default",
+            facts.profile
+        ));
+    }
+    if let Some(shadow) = verdict.shadow {
+        notes.push_str(&format!(
+            ", shadow rule {} would {}",
+            shadow.name,
+            shadow.action.as_str()
+        ));
+    }
     let summary = format!(
-        "{} caller {} ({}) to {}: rule {}, reason {}{}{}",
+        "{} caller {} ({}) to {}: rule {}, reason {}{}{}{}",
         verdict.action.as_str(),
         facts.caller_number,
         verdict.caller,
@@ -139,6 +175,7 @@ pub fn plan_call(
             .reply
             .map(|r| format!(", reply {} ({})", r.name, r.kind))
             .unwrap_or_default(),
+        notes,
         if args.advise && verdict.action == Action::Block {
             " [advise only]"
         } else {

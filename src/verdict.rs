@@ -57,6 +57,11 @@ pub struct Verdict<'e> {
     pub caller: Caller,
     /// The destination, normalised.
     pub destination: Caller,
+    /// The profile whose rules decided (`default`: the top-level rules).
+    pub profile: &'e str,
+    /// The first shadow rule that matched before the decision: what it would
+    /// have done is recorded, not done.
+    pub shadow: Option<&'e Rule>,
 }
 
 impl Verdict<'_> {
@@ -68,5 +73,10 @@ impl Verdict<'_> {
     /// The reply's name, or empty for an allowed call.
     pub fn reply_name(&self) -> &str {
         self.reply.map(|r| r.name.as_str()).unwrap_or("")
+    }
+
+    /// The shadow rule's name, or empty when no shadow rule matched.
+    pub fn shadow_rule_name(&self) -> &str {
+        self.shadow.map(|r| r.name.as_str()).unwrap_or("")
     }
 }

@@ -202,9 +202,9 @@ fn load_registers_the_app_the_api_and_tab_completion() {
     r.assert_has("TABLE api_version=5 load=yes shutdown=yes runtime=no flags=0");
     r.assert_has("MODULE mod_callscreen");
     r.assert_has("STATUS 0");
-    r.assert_has("REGISTERED app callscreen syntax=[advise]");
+    r.assert_has("REGISTERED app callscreen syntax=[advise] [profile=NAME]");
     r.assert_has(
-        "REGISTERED api callscreen syntax=[json] status | reload | check <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]",
+        "REGISTERED api callscreen syntax=[json] status | reload | check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]",
     );
     for line in mod_callscreen::commands::COMPLETIONS {
         r.assert_has(&format!("COMPLETE {line}"));
@@ -234,20 +234,21 @@ fn a_listed_caller_is_hung_up_with_the_rule_cause_and_variables_are_set() {
         .filter(|l| !l.starts_with("EVENT"))
         .collect();
     assert_eq!(
-        &call[..6],
+        &call[..7],
         &[
             "SET callscreen_verdict=block",
             "SET callscreen_rule=virtual-operators",
             "SET callscreen_reason=list",
             "SET callscreen_caller=+8617012345678",
+            "SET callscreen_profile=default",
             "SET callscreen_reply=busy",
             "LOG NOTICE 00000000-0000-0000-0000-000000000001 fmt=%.*s\\n text=callscreen: block caller 017012345678 (+8617012345678) to 4000: rule virtual-operators, reason list, reply busy (reject USER_BUSY)",
         ],
         "{}",
         r.text()
     );
-    assert_eq!(call[6], "HANGUP USER_BUSY");
-    assert_eq!(call[7], "RETURNED ready=0");
+    assert_eq!(call[7], "HANGUP USER_BUSY");
+    assert_eq!(call[8], "RETURNED ready=0");
 }
 
 #[test]
@@ -352,7 +353,7 @@ fn api_commands_answer_ok_or_err_with_usage() {
 
     let bogus = r.after("api bogus");
     assert_eq!(bogus[0], "API| -ERR unknown command \"bogus\"");
-    assert!(bogus[1].starts_with("API| usage: callscreen status | reload | check"));
+    assert!(bogus[1].starts_with("API| usage: callscreen status | reload"));
     assert_eq!(
         r.after("api check")[0],
         "API| -ERR check takes a caller and an optional destination"
@@ -815,3 +816,106 @@ fn runtime_entries_survive_unload_and_load_again() {
 
 #[path = "host/replies.rs"]
 mod replies;
+
+const PROFILES: &str = r#"
+numbering:
+  country_code: "86"
+lists:
+  pools: ["+86170*"]
+replies:
+  busy: { kind: reject, cause: USER_BUSY }
+rules:
+  - name: trial-pools
+    caller_in: pools
+    shadow: true
+    action: block
+  - name: robots
+    variables: { sip_user_agent: "(?i)friendly-scanner" }
+    action: block
+    reply: busy
+profiles:
+  courier-line:
+    destination: ["4001"]
+    rules:
+      - { name: courier-pools, caller_in: pools, action: block, reply: busy }
+  open:
+    rules: []
+"#;
+
+#[test]
+fn the_destination_picks_the_profile_and_a_channel_variable_decides() {
+    let conf = ConfDir::new("profiles", PROFILES);
+    let script = format!(
+        "{}var caller_id_number 017012345678\nvar destination_number 4001\ncall\n\
+         var caller_id_number 017012345678\nvar destination_number 4000\ncall advise\n\
+         var caller_id_number +12025550123\nvar destination_number 4000\nvar sip_user_agent friendly-scanner\ncall\n\
+         var caller_id_number +12025550124\nvar destination_number 4000\nvar sip_user_agent friendly-scanner\ncall profile=open\n\
+         var caller_id_number +12025550125\ncall profile=nope\n",
+        conf.preamble()
+    );
+    let r = run(&script);
+    // The courier line's own rules block a pool number there.
+    let first = r.after("call");
+    assert!(
+        first.contains(&"SET callscreen_profile=courier-line"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        first.contains(&"SET callscreen_rule=courier-pools"),
+        "{}",
+        r.text()
+    );
+    assert!(first.contains(&"HANGUP USER_BUSY"), "{}", r.text());
+    // Elsewhere the pool rule is only a shadow: recorded, the call goes on.
+    let second = r.after("call advise");
+    assert!(
+        second.contains(&"SET callscreen_shadow_rule=trial-pools"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        second.contains(&"SET callscreen_shadow_verdict=block"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        second.contains(&"SET callscreen_verdict=allow"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        second
+            .iter()
+            .any(|l| l.contains("shadow rule trial-pools would block")),
+        "{}",
+        r.text()
+    );
+    // The channel variable is read from the channel and decides.
+    let lines = r.text();
+    assert!(lines.contains("SET callscreen_rule=robots"), "{lines}");
+    let robot = r
+        .lines
+        .iter()
+        .position(|l| l == "SET callscreen_rule=robots")
+        .unwrap();
+    assert!(
+        r.lines[robot..]
+            .iter()
+            .take(10)
+            .any(|l| l == "HANGUP USER_BUSY"),
+        "{lines}"
+    );
+    // profile= in the app data wins over the destination.
+    let open = r.after("call profile=open");
+    assert!(open.contains(&"SET callscreen_profile=open"), "{lines}");
+    assert!(open.contains(&"SET callscreen_verdict=allow"), "{lines}");
+    // An unknown profile is logged and the top-level rules apply.
+    let nope = r.after("call profile=nope");
+    assert!(nope.contains(&"SET callscreen_profile=default"), "{lines}");
+    assert!(
+        nope.iter()
+            .any(|l| l.contains("unknown profile \"nope\": used default")),
+        "{lines}"
+    );
+}

@@ -4,20 +4,26 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use mod_callscreen::check_args::CheckRequest;
 use mod_callscreen::commands;
 use mod_callscreen::config::{Config, LoadOptions};
 use mod_callscreen::engine::Engine;
 use mod_callscreen::report;
 
 const USAGE: &str = "usage:
-  callscreen validate [--var NAME=VALUE]... <config.yaml>
-  callscreen check [--var NAME=VALUE]... --config <config.yaml> <caller> [<destination>]
+  callscreen validate [--global NAME=VALUE]... <config.yaml>
+  callscreen check --config <config.yaml> [--global NAME=VALUE]... [--profile NAME]
+                   [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>]
   callscreen report --ledger <dir> [--since <date|7d>] [--caller <number|prefix*>] [--format text|csv|json]
 
-  --var NAME=VALUE  the value of a FreeSWITCH global variable $${NAME} used in
-                    audio paths (e.g. --var sounds_dir=/usr/share/freeswitch/sounds),
-                    so that those files are checked too; paths using variables
-                    not given are left unchecked, with a note";
+  --global NAME=VALUE  the value of a FreeSWITCH global variable $${NAME} used in
+                       audio paths (e.g. --global sounds_dir=/usr/share/freeswitch/sounds),
+                       so that those files are checked too; paths using variables
+                       not given are left unchecked, with a note
+  --var NAME=VALUE     a channel variable of the call (sip_user_agent, sip_verstat, ...)
+                       for the rules that test one
+  TIME: 2025-01-06T23:30:00+08:00, 2025-01-06T23:30[Asia/Shanghai], or
+        2025-01-06T23:30 in this host's time zone (default: now)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,19 +39,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// Takes the `--var NAME=VALUE` options out of the arguments.
+/// Takes the `--global NAME=VALUE` options out of the arguments.
 fn load_options(args: &[String]) -> Result<(LoadOptions, Vec<&str>), String> {
     let mut options = LoadOptions::default();
     let mut rest = Vec::new();
     let mut words = args.iter();
     while let Some(word) = words.next() {
-        if word == "--var" {
+        if word == "--global" {
             let pair = words
                 .next()
-                .ok_or_else(|| format!("--var needs NAME=VALUE\n{USAGE}"))?;
+                .ok_or_else(|| format!("--global needs NAME=VALUE\n{USAGE}"))?;
             let (name, value) = pair
                 .split_once('=')
-                .ok_or_else(|| format!("--var {pair:?}: expected NAME=VALUE\n{USAGE}"))?;
+                .ok_or_else(|| format!("--global {pair:?}: expected NAME=VALUE\n{USAGE}"))?;
             options.vars.insert(name.to_string(), value.to_string());
         } else {
             rest.push(word.as_str());
@@ -75,10 +81,11 @@ fn run(args: &[String]) -> Result<String, String> {
             }
             Ok(out)
         }
-        ["check", "--config", path, caller, rest @ ..] if rest.len() <= 1 => {
+        ["check", rest @ ..] => {
+            let (path, rest) = config_option(rest)?;
+            let request = CheckRequest::parse(&rest).map_err(|e| format!("{e}\n{USAGE}"))?;
             let engine = Engine::new(load(path)?);
-            let destination = rest.first().copied().unwrap_or("");
-            Ok(commands::check(&engine, caller, destination))
+            Ok(commands::check_request(&engine, &request))
         }
         ["report", rest @ ..] => report(rest),
         ["help" | "--help" | "-h"] => Ok(format!("{USAGE}\n")),
@@ -108,4 +115,19 @@ fn report(args: &[&str]) -> Result<String, String> {
     .map_err(|e| format!("{e}\n{USAGE}"))?;
     let r = report::build(&PathBuf::from(dir), &query)?;
     Ok(report::render(&r, query.format))
+}
+
+/// Takes `--config PATH` out of the arguments.
+fn config_option<'a>(words: &[&'a str]) -> Result<(&'a str, Vec<&'a str>), String> {
+    let at = words
+        .iter()
+        .position(|w| *w == "--config")
+        .ok_or_else(|| format!("check needs --config <config.yaml>\n{USAGE}"))?;
+    let path = words
+        .get(at + 1)
+        .copied()
+        .ok_or_else(|| format!("--config needs a path\n{USAGE}"))?;
+    let mut rest = words.to_vec();
+    rest.drain(at..=at + 1);
+    Ok((path, rest))
 }

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{ApiCommand, Service};
+use crate::check_args::CheckRequest;
 use crate::engine::CallFacts;
 use crate::report::Format;
 
@@ -70,10 +71,7 @@ pub(super) fn execute(service: &Service, inner: &ApiCommand) -> String {
             .json(),
             Err(e) => Answer::err(e.to_string()).json(),
         },
-        ApiCommand::Check {
-            caller,
-            destination,
-        } => check(service, caller, destination.as_deref().unwrap_or("")).json(),
+        ApiCommand::Check(request) => check(service, request).json(),
         ApiCommand::AddEntry {
             list,
             pattern,
@@ -95,22 +93,33 @@ pub(super) fn execute(service: &Service, inner: &ApiCommand) -> String {
     }
 }
 
-fn check(service: &Service, caller: &str, destination: &str) -> Answer {
+fn check(service: &Service, request: &CheckRequest) -> Answer {
     let Some(engine) = service.engine() else {
         return Answer::err(format!(
             "no config loaded: {}",
             service.last_error().unwrap_or_default()
         ));
     };
+    let caller = request.caller.as_str();
+    let destination = request.destination.as_deref().unwrap_or("");
+    let variables: Vec<(&str, &str)> = request
+        .variables
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let facts = CallFacts {
         caller_number: caller,
+        caller_name: request.caller_name.as_deref().unwrap_or(""),
         destination,
+        profile: request.profile.as_deref().unwrap_or(""),
+        variables: &variables,
         ..CallFacts::default()
     };
-    let (v, trace) = engine.explain(&facts, std::time::SystemTime::now());
+    let now = request.time.unwrap_or_else(std::time::SystemTime::now);
+    let (v, trace) = engine.explain(&facts, now);
     let trace: Vec<Value> = trace
         .iter()
-        .map(|t| json!({"rule": t.rule, "matched": t.matched, "detail": t.detail}))
+        .map(|t| json!({"rule": t.rule, "matched": t.matched, "shadow": t.shadow, "detail": t.detail}))
         .collect();
     Answer::ok(
         String::new(),
@@ -120,7 +129,9 @@ fn check(service: &Service, caller: &str, destination: &str) -> Answer {
             "caller_normalised": v.caller.to_string(),
             "destination": destination,
             "destination_normalised": v.destination.to_string(),
+            "profile": v.profile,
             "rule": v.rule_name(),
+            "shadow_rule": v.shadow.map(|r| r.name.clone()),
             "reason": v.reason.as_str(),
             "reply": v.reply.map(|r| r.name.clone()),
             "reply_kind": v.reply.map(|r| r.kind.to_string()),

@@ -18,6 +18,8 @@ pub(super) struct ParseContext {
     pub(super) load: LoadOptions,
     /// Warnings found on the way (paths that could not be checked).
     pub(super) notes: Vec<String>,
+    /// Directory of the YAML file: list files are found relative to it.
+    pub(super) base_dir: std::path::PathBuf,
 }
 
 thread_local! {

@@ -41,6 +41,22 @@ impl<'de> Deserialize<'de> for Digits {
     }
 }
 
+/// A national number length (digits after the trunk prefix).
+pub(super) struct NationalLength(pub(super) usize);
+
+impl<'de> Deserialize<'de> for NationalLength {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = u64::deserialize(d)?;
+        if (4..=14).contains(&n) {
+            Ok(NationalLength(n as usize))
+        } else {
+            Err(de::Error::custom(format!(
+                "national number length {n} must be between 4 and 14 digits"
+            )))
+        }
+    }
+}
+
 pub(super) struct PatternEntry(pub(super) Pattern);
 
 impl<'de> Deserialize<'de> for PatternEntry {

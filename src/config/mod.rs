@@ -13,27 +13,37 @@ use std::path::{Path, PathBuf};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
+use crate::conditions::{TextRegex, VariableTest};
 use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
+use crate::schedule::Schedule;
 
 mod audio;
 mod context;
 mod fields;
+mod lists;
 mod operations;
+mod profiles;
 mod replies;
+mod rules;
 
 pub use audio::{AudioPath, GlobalLookup, LoadOptions};
+pub use lists::{closure as list_closure, read_list_file};
 pub use operations::{
     parse_size, EventOptions, LedgerOptions, Operations, StateOptions, WatchOptions,
 };
+pub use profiles::DEFAULT_PROFILE;
 pub use replies::{
     parse_duration, Case, Challenge, Destination, Member, Pick, ReasonReplies, Reply,
     ReplyDefaults, ReplyKind, BUILTIN_REPLY, REASON_NAMES,
 };
 
 use context::{with_context, ParseContext};
-use fields::{DefinedListName, Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName};
+use fields::{DefinedListName, Digits, NationalLength, ReplyName};
+use lists::ListSpec;
+use profiles::{ProfileName, ProfileSpec};
 use replies::{ReasonName, ReplySpec};
+use rules::{Ordered, RuleSpec};
 
 /// A config that could not be used, with where and why.
 #[derive(Debug)]
@@ -125,12 +135,41 @@ pub struct Rule {
     pub caller_not_in: Vec<usize>,
     /// Destination must be in one of these lists.
     pub destination_in: Vec<usize>,
+    /// Destination must match one of these patterns (written in the rule).
+    pub destination_matches: Vec<Pattern>,
     /// Caller ID must be of this class.
     pub caller_is: Option<CallerClass>,
+    /// Caller name must match this regex.
+    pub caller_name: Option<TextRegex>,
+    /// Channel variables that must (or must not) match regexes.
+    pub variables: Vec<VariableTest>,
+    /// When the rule applies.
+    pub schedule: Option<Schedule>,
     /// What happens when the rule matches.
     pub action: Action,
     /// Reply for a blocked call (index into `Config::replies`).
     pub reply: Option<usize>,
+    /// Decide and record, but do not act: the call goes on to the next rule.
+    pub shadow: bool,
+}
+
+/// A named rule set, chosen by the dialplan (`profile=NAME`) or by the
+/// number called.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// The name the dialplan uses.
+    pub name: String,
+    /// Calls to these numbers use this profile when the dialplan names none.
+    pub destinations: Vec<Pattern>,
+    /// Its rules, in order.
+    pub rules: Vec<Rule>,
+    /// What happens to a call none of its rules matches.
+    pub default_action: Action,
+    /// Reply of its blocking rules that name none.
+    pub default_reply: usize,
+    /// Its own default replies (`defaults.reply`, `defaults.reply_for` of the
+    /// profile), tried before the top-level defaults.
+    pub replies: ReplyDefaults,
 }
 
 /// A named list of patterns.
@@ -140,6 +179,8 @@ pub struct List {
     pub name: String,
     /// Its entries, normalised.
     pub patterns: Vec<Pattern>,
+    /// Lists it includes (indexes into `Config::lists`).
+    pub includes: Vec<usize>,
 }
 
 /// A whole validated config file.
@@ -167,6 +208,8 @@ pub struct Config {
     /// Things worth knowing that are not errors (audio paths that could not
     /// be checked here), for the log and `callscreen validate`.
     pub notes: Vec<String>,
+    /// Named profiles besides the top-level rules (which are profile `default`).
+    pub profiles: Vec<Profile>,
 }
 
 impl Config {
@@ -218,7 +261,9 @@ impl Config {
             rule_names: BTreeSet::new(),
             load: options.clone(),
             notes: Vec::new(),
+            base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         };
+        lists::take_file_error();
         let (file, context) = with_context(context, || {
             if text.trim().is_empty() {
                 Ok(FileSpec::default())
@@ -226,19 +271,10 @@ impl Config {
                 serde_yaml::from_str(text)
             }
         });
-        let file: FileSpec = file.map_err(invalid)?;
+        let file: FileSpec =
+            file.map_err(|err| lists::take_file_error().unwrap_or_else(|| invalid(err)))?;
 
-        let mut config =
-            file.resolve(path.to_path_buf(), numbering)
-                .map_err(|(reply, message)| {
-                    let (line, column) = replies::locate_reply(text, &reply);
-                    ConfigError::Invalid {
-                        path: path.to_path_buf(),
-                        line,
-                        column,
-                        message: format!("replies.{reply}: {message}"),
-                    }
-                })?;
+        let mut config = file.resolve(path.to_path_buf(), numbering, text)?;
         config.notes = context.notes;
         Ok(config)
     }
@@ -295,6 +331,10 @@ struct NumberingSpec {
     national_prefix: Digits,
     #[serde(default = "default_international_prefix")]
     international_prefix: Digits,
+    #[serde(default)]
+    national_number_lengths: Vec<NationalLength>,
+    #[serde(default)]
+    area_code: Option<Digits>,
 }
 
 fn default_national_prefix() -> Digits {
@@ -311,6 +351,8 @@ impl From<NumberingSpec> for NumberPlan {
             country_code: spec.country_code.0,
             national_prefix: spec.national_prefix.0,
             international_prefix: spec.international_prefix.0,
+            national_number_lengths: spec.national_number_lengths.iter().map(|l| l.0).collect(),
+            area_code: spec.area_code.map(|a| a.0).unwrap_or_default(),
         }
     }
 }
@@ -323,7 +365,7 @@ struct FileSpec {
     #[allow(dead_code)]
     numbering: Option<IgnoredAny>,
     #[serde(default)]
-    lists: BTreeMap<String, Vec<PatternEntry>>,
+    lists: BTreeMap<String, ListSpec>,
     #[serde(default)]
     replies: BTreeMap<String, ReplySpec>,
     #[serde(default)]
@@ -338,6 +380,8 @@ struct FileSpec {
     events: Option<operations::EventsSpec>,
     #[serde(default)]
     watch: Option<operations::WatchSpec>,
+    #[serde(default)]
+    profiles: Ordered<ProfileName, ProfileSpec>,
 }
 
 #[derive(Deserialize)]
@@ -365,39 +409,32 @@ fn default_action() -> Action {
     Action::Allow
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleSpec {
-    name: RuleName,
-    #[serde(default)]
-    caller_in: OneOrMany<ListName>,
-    #[serde(default)]
-    caller_not_in: OneOrMany<ListName>,
-    #[serde(default)]
-    destination_in: OneOrMany<ListName>,
-    #[serde(default)]
-    caller_is: Option<CallerClass>,
-    action: Action,
-    #[serde(default)]
-    reply: Option<ReplyName>,
-}
-
 /// A list entry, parsed with the file's numbering plan.
 impl FileSpec {
-    fn resolve(self, path: PathBuf, numbering: NumberPlan) -> Result<Config, (String, String)> {
+    fn resolve(
+        self,
+        path: PathBuf,
+        numbering: NumberPlan,
+        text: &str,
+    ) -> Result<Config, ConfigError> {
+        let names: Vec<String> = self.lists.keys().cloned().collect();
+        let position = |name: &str| names.iter().position(|n| n == name).unwrap_or(0);
         let mut lists: Vec<List> = self
             .lists
             .into_iter()
-            .map(|(name, entries)| List {
+            .map(|(name, spec)| List {
                 name,
-                patterns: entries.into_iter().map(|e| e.0).collect(),
+                patterns: spec.patterns,
+                includes: spec.includes.iter().map(|n| position(n)).collect(),
             })
             .collect();
+        lists::check_includes(&lists, &path)?;
         // Always defined, always empty here: the engine reads them from the
         // runtime store (src/runtime_lists.rs).
         lists.extend(crate::runtime_lists::RuntimeList::ALL.map(|l| List {
             name: l.name().to_string(),
             patterns: Vec::new(),
+            includes: Vec::new(),
         }));
         let operations = operations::OperationsSpec {
             state: self.state,
@@ -407,26 +444,21 @@ impl FileSpec {
         }
         .resolve(&path);
         let tones = crate::replies::tones::Country::for_calling_code(&numbering.country_code);
-        let replies = replies::resolve_all(self.replies, tones)?;
+        let replies = replies::resolve_all(self.replies, tones).map_err(|(reply, message)| {
+            let (line, column) = replies::locate_reply(text, &reply);
+            ConfigError::Invalid {
+                path: path.clone(),
+                line,
+                column,
+                message: format!("replies.{reply}: {message}"),
+            }
+        })?;
         let list_index = |name: &str| lists.iter().position(|l| l.name == name).unwrap_or(0);
         let reply_index = |name: &str| replies.iter().position(|r| r.name == name).unwrap_or(0);
         let rules = self
             .rules
             .into_iter()
-            .map(|r| Rule {
-                name: r.name.0,
-                caller_in: r.caller_in.0.iter().map(|l| list_index(&l.0)).collect(),
-                caller_not_in: r.caller_not_in.0.iter().map(|l| list_index(&l.0)).collect(),
-                destination_in: r
-                    .destination_in
-                    .0
-                    .iter()
-                    .map(|l| list_index(&l.0))
-                    .collect(),
-                caller_is: r.caller_is,
-                action: r.action,
-                reply: r.reply.map(|n| reply_index(&n.0)),
-            })
+            .map(|r| r.resolve(&list_index, &reply_index))
             .collect();
         let default_reply = self.defaults.reply.map(|n| reply_index(&n.0)).unwrap_or(0);
         let reply_by_reason = ReasonReplies(
@@ -436,17 +468,32 @@ impl FileSpec {
                 .map(|(reason, reply)| (reason.0, reply_index(&reply.0)))
                 .collect(),
         );
+        let default_action = self.defaults.action;
+        let profiles = self
+            .profiles
+            .0
+            .into_iter()
+            .map(|(name, spec)| {
+                spec.resolve(
+                    name.0,
+                    (default_action, default_reply),
+                    &list_index,
+                    &reply_index,
+                )
+            })
+            .collect();
         Ok(Config {
             path,
             numbering,
             lists,
             replies,
             rules,
-            default_action: self.defaults.action,
+            default_action,
             default_reply,
             operations,
             reply_by_reason,
             notes: Vec::new(),
+            profiles,
         })
     }
 }

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 use std::time::SystemTime;
 
 use super::bindings as sys;
-use super::cstr;
+use super::cstr::{self, to_host};
 use super::guard::{fault_point, guard};
 use super::log::{log, Level};
 use super::module::service;
@@ -57,13 +57,31 @@ fn screen(session: &Session, data: &str) {
         log(
             Some(session),
             Level::Warning,
-            format_args!("callscreen: ignoring unknown argument {word:?} (syntax: [advise])"),
+            format_args!(
+                "callscreen: ignoring unknown argument {word:?} (syntax: [advise] [profile=NAME])"
+            ),
         );
     }
     let caller_number = session.variable(c"caller_id_number");
     let caller_name = session.variable(c"caller_id_name");
     let destination = session.variable(c"destination_number");
     let network_addr = session.variable(c"network_addr");
+    // Only the variables some rule tests are read from the channel.
+    let wanted: Vec<String> = service
+        .engine()
+        .map(|e| e.variable_names().to_vec())
+        .unwrap_or_default();
+    let values: Vec<(String, String)> = wanted
+        .into_iter()
+        .filter_map(|name| {
+            let value = session.variable(&to_host(&name))?;
+            Some((name, value.into_owned()))
+        })
+        .collect();
+    let variables: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     // Evidence for the ledger and the verdict event: never matched by rules.
     let uuid = session.variable(c"uuid");
     let sip_call_id = session.variable(c"sip_call_id");
@@ -79,6 +97,8 @@ fn screen(session: &Session, data: &str) {
         caller_name: caller_name.as_deref().unwrap_or(""),
         destination: destination.as_deref().unwrap_or(""),
         network_addr: network_addr.as_deref().unwrap_or(""),
+        profile: args.profile.as_deref().unwrap_or(""),
+        variables: &variables,
         evidence: CallEvidence {
             uuid: uuid.as_deref().unwrap_or(""),
             sip_call_id: sip_call_id.as_deref().unwrap_or(""),

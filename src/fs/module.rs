@@ -41,10 +41,10 @@ const MODULE_NAME: &[u8] = b"mod_callscreen\0";
 const APP_NAME: &[u8] = b"callscreen\0";
 const APP_SHORT: &[u8] = b"Screen an inbound call against the callscreen rules\0";
 const APP_LONG: &[u8] = b"Decides whether the caller gets through. Sets callscreen_verdict, callscreen_rule, callscreen_reason, callscreen_reply and callscreen_caller; a blocked caller gets the rule's reply (reject with a cause, busy tone, SIT tones, message, ringout, transfer/voicemail, or a press-a-digit challenge that lets a person through); an allowed call continues untouched. With 'advise' only the variables are set.\0";
-const APP_SYNTAX: &[u8] = b"[advise]\0";
+const APP_SYNTAX: &[u8] = b"[advise] [profile=NAME]\0";
 const API_DESC: &[u8] =
     b"callscreen: status, reload, check, block/allow at runtime, list, stats, metrics, report\0";
-const API_SYNTAX: &[u8] = b"[json] status | reload | check <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]\0";
+const API_SYNTAX: &[u8] = b"[json] status | reload | check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]\0";
 
 fn c(text: &'static [u8]) -> *const c_char {
     text.as_ptr().cast()

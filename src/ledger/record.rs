@@ -170,6 +170,9 @@ mod tests {
             caller_name: "Robo \"Dialer\"\n%s",
             destination: "4000",
             network_addr: "192.0.2.7",
+            ..CallFacts::default()
+        };
+        let facts = CallFacts {
             evidence: CallEvidence {
                 uuid: "u-1",
                 sip_call_id: "abc@host",
@@ -178,6 +181,7 @@ mod tests {
                 verstat: "TN-Validation-Passed",
                 sip_profile: "external",
             },
+            ..facts
         };
         let now = UNIX_EPOCH + Duration::from_millis(1_709_251_199_042);
         let verdict = engine.screen(&facts, now);

@@ -346,3 +346,125 @@ fn a_runtime_block_survives_kill_9_with_its_ledger_line_and_event() {
 }
 
 mod replies;
+
+const PROFILES_CONFIG: &str = r#"
+numbering:
+  country_code: "86"
+  national_number_lengths: [10, 11]
+lists:
+  pools: ["+86170*"]
+replies:
+  busy: { kind: reject, cause: USER_BUSY }
+  gone: { kind: reject, cause: UNALLOCATED_NUMBER }
+rules:
+  - name: robots
+    variables: { sip_user_agent: "(?i)friendly-scanner" }
+    action: block
+    reply: gone
+  - name: unverified-pools
+    caller_in: pools
+    variables_not: { sip_verstat: "^TN-Validation-Passed$" }
+    action: block
+    reply: busy
+profiles:
+  courier-line:
+    destination: ["9002"]
+    rules:
+      - { name: courier-takes-pools, caller_in: pools, action: allow }
+"#;
+
+/// 9000: the top-level rules; 9002: the courier line's own profile (chosen by
+/// the number called); 9003: the dialplan marks the caller as verified first.
+const PROFILE_EXTENSIONS: &str = r#"
+      <extension name="screened">
+        <condition field="destination_number" expression="^900[02]$">
+          <action application="callscreen"/>
+          <action application="hash" data="insert/e2e/${caller_id_number}/reached-${callscreen_verdict}-${callscreen_profile}-${callscreen_rule}"/>
+          <action application="answer"/>
+          <action application="sleep" data="200"/>
+          <action application="hangup"/>
+        </condition>
+      </extension>
+      <extension name="verified">
+        <condition field="destination_number" expression="^9003$">
+          <action application="set" data="sip_verstat=TN-Validation-Passed"/>
+          <action application="callscreen"/>
+          <action application="hash" data="insert/e2e/${caller_id_number}/reached-${callscreen_verdict}-${callscreen_profile}-${callscreen_rule}"/>
+          <action application="answer"/>
+          <action application="sleep" data="200"/>
+          <action application="hangup"/>
+        </condition>
+      </extension>
+"#;
+
+#[test]
+fn a_per_destination_profile_and_channel_variables_decide_real_calls() {
+    let Some(install) =
+        install_or_skip("a_per_destination_profile_and_channel_variables_decide_real_calls")
+    else {
+        return;
+    };
+    let fs = FreeSwitch::start(&install, "profiles", PROFILES_CONFIG, PROFILE_EXTENSIONS);
+    load(&fs);
+
+    // A pool number calling the main line: unverified, blocked busy.
+    let out = call(&fs, "017012345678", "9000");
+    assert!(
+        out.starts_with("-ERR USER_BUSY"),
+        "{out}\n{}",
+        fs.log_tail(40)
+    );
+    assert_eq!(reached(&fs, "017012345678"), "");
+
+    // The same kind of caller on the courier line: its profile lets pools in.
+    let out = call(&fs, "017012345679", "9002");
+    assert!(out.starts_with("+OK"), "{out}\n{}", fs.log_tail(40));
+    assert_eq!(
+        reached(&fs, "017012345679"),
+        "reached-allow-courier-line-courier-takes-pools"
+    );
+
+    // A variable the dialplan set before callscreen: the caller is verified.
+    let out = call(&fs, "017012345680", "9003");
+    assert!(out.starts_with("+OK"), "{out}\n{}", fs.log_tail(40));
+    assert_eq!(
+        reached(&fs, "017012345680"),
+        "reached-allow-default-default"
+    );
+
+    // A variable that came with the call (set on originate, carried to the
+    // b-leg by loopback): a scanner's user agent is refused as vacant.
+    let out = fs.esl().api(
+        "originate {origination_caller_id_number=+12025550123,sip_user_agent=friendly-scanner/1.0,originate_timeout=10}loopback/9000/default &park",
+    );
+    assert!(
+        out.starts_with("-ERR UNALLOCATED_NUMBER"),
+        "{out}\n{}",
+        fs.log_tail(40)
+    );
+    assert_eq!(reached(&fs, "+12025550123"), "");
+    let out = call(&fs, "+12025550124", "9000");
+    assert!(out.starts_with("+OK"), "{out}");
+    assert_eq!(
+        reached(&fs, "+12025550124"),
+        "reached-allow-default-default"
+    );
+
+    // fs_cli explains the same decisions, with a profile and variables given.
+    let out = fs.fs_cli("callscreen check --var sip_user_agent=friendly-scanner +12025550123 9000");
+    assert!(out.starts_with("+OK block\n"), "{out}");
+    assert!(out.contains("rule: robots\n"), "{out}");
+    let out = fs.fs_cli("callscreen check 017012345678 9002");
+    assert!(
+        out.contains("profile: courier-line (chosen by destination)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "1. MATCH courier-takes-pools: caller +8617012345678 matches prefix +86170* of pools"
+        ),
+        "{out}"
+    );
+    let out = fs.fs_cli("callscreen check --profile courier-line --var sip_verstat=TN-Validation-Passed 017012345678 9000");
+    assert!(out.contains("profile: courier-line (requested)\n"), "{out}");
+}
