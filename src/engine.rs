@@ -6,7 +6,11 @@
 
 use std::time::SystemTime;
 
+use crate::config::limits::{AppliesTo, Limit};
 use crate::config::{Action, CallerClass, Config, Reply, Rule};
+use crate::limits::store::LimitStore;
+use crate::limits::table::Observation;
+use crate::limits::{counters_text, unix_seconds, LevelReport, LimitHit, Limiter};
 use crate::number_set::{NumberSet, SetMatch};
 use crate::numbers::Caller;
 use crate::verdict::{Reason, Verdict};
@@ -40,17 +44,29 @@ pub struct TraceStep {
 pub struct Engine {
     config: Config,
     sets: Vec<NumberSet>,
+    limiter: Limiter,
 }
 
 impl Engine {
-    /// Compiles a validated config.
+    /// Compiles a validated config, with limit state of its own (empty).
     pub fn new(config: Config) -> Engine {
+        Engine::with_limit_store(config, &LimitStore::new())
+    }
+
+    /// Compiles a validated config whose limits keep their state in `store`
+    /// (which outlives the engine: counters and penalties survive a reload).
+    pub fn with_limit_store(config: Config, store: &LimitStore) -> Engine {
         let sets = config
             .lists
             .iter()
             .map(|l| NumberSet::build(&l.patterns))
             .collect();
-        Engine { config, sets }
+        let limiter = store.attach(&config, unix_seconds(SystemTime::now()));
+        Engine {
+            config,
+            sets,
+            limiter,
+        }
     }
 
     /// The config this engine was built from.
@@ -68,16 +84,102 @@ impl Engine {
         self.sets.iter().map(NumberSet::len).sum()
     }
 
-    /// Decides what happens to a call.
+    /// Decides what happens to a call, and counts it against the limits.
     pub fn screen(&self, call: &CallFacts<'_>, now: SystemTime) -> Verdict<'_> {
-        self.decide(call, now, None)
+        let verdict = self.decide(call, now, None);
+        self.apply_limits(verdict, now, true, None)
     }
 
-    /// Decides, and records why each rule matched or not.
+    /// Decides, and records why each rule matched or not and what each limit
+    /// counted. Only looks: nothing is counted, no key is boxed.
     pub fn explain(&self, call: &CallFacts<'_>, now: SystemTime) -> (Verdict<'_>, Vec<TraceStep>) {
         let mut trace = Vec::new();
         let verdict = self.decide(call, now, Some(&mut trace));
+        let verdict = self.apply_limits(verdict, now, false, Some(&mut trace));
         (verdict, trace)
+    }
+
+    /// Runs the limits over a call the rules did not allow. The first
+    /// refusing limit (in config order) decides; every limit counts the call
+    /// in its own windows unless it refused it; shadow limits only record.
+    fn apply_limits<'e>(
+        &'e self,
+        mut verdict: Verdict<'e>,
+        now: SystemTime,
+        live: bool,
+        mut trace: Option<&mut Vec<TraceStep>>,
+    ) -> Verdict<'e> {
+        if self.limiter.is_empty() {
+            return verdict;
+        }
+        let allowed_by_rule = verdict.rule.is_some() && verdict.action == Action::Allow;
+        let now = unix_seconds(now);
+        let home_cc = self.config.numbering.country_code.as_str();
+        let mut refused: Option<LimitHit<'e>> = None;
+        for (index, limit) in self.config.limits.iter().enumerate() {
+            let skip = if allowed_by_rule {
+                Some("an allow rule let the call through".to_string())
+            } else if limit.scope.applies_to == AppliesTo::Unmatched && verdict.rule.is_some() {
+                Some(format!("rule {} decided the call", verdict.rule_name()))
+            } else if !limit.scope.destination_in.is_empty()
+                && self
+                    .in_any(&limit.scope.destination_in, verdict.destination)
+                    .is_none()
+            {
+                Some(format!(
+                    "destination {} is not in {}",
+                    verdict.destination,
+                    names(&self.config.lists, &limit.scope.destination_in)
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = skip {
+                if let Some(t) = trace.as_deref_mut() {
+                    t.push(limit_step(limit, false, format!("not applied: {why}")));
+                }
+                continue;
+            }
+            let mut levels = trace.is_some().then(Vec::new);
+            let hit = self.limiter.check(
+                index,
+                limit,
+                home_cc,
+                verdict.caller,
+                verdict.destination,
+                now,
+                live,
+                levels.as_mut(),
+            );
+            if let Some(t) = trace.as_deref_mut() {
+                t.push(limit_step(
+                    limit,
+                    hit.is_some(),
+                    describe_levels(limit, levels.as_deref().unwrap_or(&[])),
+                ));
+            }
+            let Some(hit) = hit else { continue };
+            if limit.shadow {
+                verdict.shadow_limit.get_or_insert(hit);
+            } else if refused.is_none() {
+                refused = Some(hit);
+            }
+        }
+        if let Some(hit) = refused {
+            if verdict.action == Action::Allow {
+                verdict.action = Action::Block;
+                verdict.reason = Reason::Limit;
+                verdict.reply =
+                    Some(self.reply(hit.limit.reply.unwrap_or(self.config.default_reply)));
+                verdict.limit = Some(hit);
+            }
+        }
+        verdict
+    }
+
+    /// The limit state these limits count in.
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
     }
 
     fn decide(
@@ -113,6 +215,8 @@ impl Engine {
                     reply,
                     caller,
                     destination,
+                    limit: None,
+                    shadow_limit: None,
                 };
             }
         }
@@ -124,6 +228,8 @@ impl Engine {
             reply: (action == Action::Block).then(|| self.reply(self.config.default_reply)),
             caller,
             destination,
+            limit: None,
+            shadow_limit: None,
         }
     }
 
@@ -239,6 +345,66 @@ fn names(lists: &[crate::config::List], indexes: &[usize]) -> String {
         .map(|&i| lists[i].name.as_str())
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+fn limit_step(limit: &Limit, matched: bool, detail: String) -> TraceStep {
+    TraceStep {
+        rule: format!(
+            "limit {}{}",
+            limit.name,
+            if limit.shadow { " (shadow)" } else { "" }
+        ),
+        matched,
+        detail,
+    }
+}
+
+/// What a limit's levels counted, for the trace.
+fn describe_levels(limit: &Limit, levels: &[LevelReport]) -> String {
+    if levels.is_empty() {
+        return format!("no {} key for this call", limit.key.as_str());
+    }
+    let mut parts = Vec::new();
+    for (report, level) in levels.iter().zip(&limit.levels) {
+        let t = &level.thresholds;
+        parts.push(match report.observation {
+            Observation::Passed(counts) => {
+                format!("key {report}: {}", counters_text(t, &counts))
+            }
+            Observation::Boxed(p, counts) => format!(
+                "key {report} is in the penalty box until {} (offence {}): {}",
+                crate::timefmt::iso8601_utc(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(p.until))
+                ),
+                p.offences,
+                counters_text(t, &counts)
+            ),
+            Observation::Tripped {
+                threshold,
+                penalty,
+                counts,
+            } => format!(
+                "key {report}: {} is over {}{}",
+                counters_text(t, &counts),
+                t[threshold],
+                match penalty {
+                    Some(p) => format!(
+                        "; penalty until {} (offence {})",
+                        crate::timefmt::iso8601_utc(
+                            std::time::UNIX_EPOCH
+                                + std::time::Duration::from_secs(u64::from(p.until))
+                        ),
+                        p.offences
+                    ),
+                    None => String::new(),
+                }
+            ),
+            Observation::Untracked => {
+                format!("key {report}: not tracked (the key cap is full of boxed keys)")
+            }
+        });
+    }
+    parts.join("; ")
 }
 
 fn reason_of(rule: &Rule) -> Reason {

@@ -9,6 +9,7 @@ pub mod causes;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod limits;
 pub mod number_set;
 pub mod numbers;
 pub mod pattern;

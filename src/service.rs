@@ -2,13 +2,19 @@
 //! (swapped atomically on reload), the last load error, and counters.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use crate::config::{Action, Config, ConfigError};
 use crate::engine::Engine;
+use crate::limits::saver::Saver;
+use crate::limits::store::LimitStore;
+use crate::limits::unix_seconds;
 use crate::verdict::Verdict;
+
+/// Name of the limit state file in the state directory.
+pub const LIMITS_STATE_FILE: &str = "callscreen-limits.state";
 
 /// What a successful (re)load produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +55,10 @@ pub struct Stats {
     pub reloads_ok: AtomicU64,
     /// Failed reloads.
     pub reloads_failed: AtomicU64,
+    /// Calls refused by a limit or its penalty box.
+    pub limited: AtomicU64,
+    /// Calls a shadow limit would have refused.
+    pub shadow_limited: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -66,6 +76,12 @@ pub struct Service {
     current: RwLock<Current>,
     /// Counters.
     pub stats: Stats,
+    /// Limit counters and penalty box: outlive every engine (reloads).
+    limits: Arc<LimitStore>,
+    save_interval: Arc<AtomicU32>,
+    saver: Mutex<Option<Saver>>,
+    state_file: Option<PathBuf>,
+    restored: Result<usize, String>,
 }
 
 impl Service {
@@ -73,7 +89,25 @@ impl Service {
     /// the service running without one (calls are let through, marked
     /// `error`); the error is returned for the log and kept for `status`.
     pub fn start(path: &Path) -> (Service, Result<LoadSummary, ConfigError>) {
-        let service = Service {
+        Service::start_with_state(path, None)
+    }
+
+    /// Like [`start`](Self::start), keeping limit state in
+    /// `<state_dir>/callscreen-limits.state`: read now, written by a thread
+    /// started here and stopped by [`shutdown`](Self::shutdown).
+    pub fn start_with_state(
+        path: &Path,
+        state_dir: Option<&Path>,
+    ) -> (Service, Result<LoadSummary, ConfigError>) {
+        let limits = Arc::new(LimitStore::new());
+        let state_file = state_dir.map(|d| d.join(LIMITS_STATE_FILE));
+        let now = unix_seconds(SystemTime::now());
+        let restored = match &state_file {
+            Some(file) => limits.restore(file, now),
+            None => Ok(0),
+        };
+        let save_interval = Arc::new(AtomicU32::new(10));
+        let mut service = Service {
             config_path: path.to_path_buf(),
             started_at: SystemTime::now(),
             current: RwLock::new(Current {
@@ -82,9 +116,53 @@ impl Service {
                 loaded_at: None,
             }),
             stats: Stats::default(),
+            limits,
+            save_interval,
+            saver: Mutex::new(None),
+            state_file,
+            restored,
         };
         let result = service.load_and_swap();
+        if let Some(file) = &service.state_file {
+            match Saver::start(
+                Arc::clone(&service.limits),
+                file.clone(),
+                Arc::clone(&service.save_interval),
+            ) {
+                Ok(saver) => {
+                    *service.saver.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(saver)
+                }
+                Err(err) => {
+                    service.restored = Err(format!("cannot start the state-saving thread: {err}"))
+                }
+            }
+        }
         (service, result)
+    }
+
+    /// Stops the state-saving thread (joined) after a last save. Call once
+    /// before the service is dropped (module shutdown).
+    pub fn shutdown(&self) -> std::io::Result<()> {
+        let saver = self.saver.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match saver {
+            Some(mut saver) => saver.stop().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// Limit counters and the penalty box.
+    pub fn limits(&self) -> &LimitStore {
+        &self.limits
+    }
+
+    /// Where limit state is saved (`None`: kept in memory only).
+    pub fn state_file(&self) -> Option<&Path> {
+        self.state_file.as_deref()
+    }
+
+    /// Keys read from the state file at start, or why it could not be read.
+    pub fn restored(&self) -> &Result<usize, String> {
+        &self.restored
     }
 
     /// Re-reads the config file. On success the new engine replaces the old
@@ -103,7 +181,9 @@ impl Service {
         // Parse and compile outside the lock: calls keep using the old engine.
         match Config::load(&self.config_path) {
             Ok(config) => {
-                let engine = Arc::new(Engine::new(config));
+                self.save_interval
+                    .store(config.limiter.save_interval.0.max(1), Ordering::Relaxed);
+                let engine = Arc::new(Engine::with_limit_store(config, &self.limits));
                 let summary = LoadSummary::of(&engine);
                 let mut current = self.write();
                 current.engine = Some(engine);
@@ -159,6 +239,12 @@ impl Service {
             Action::Block => &self.stats.blocked,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if verdict.limit.is_some() {
+            self.stats.limited.fetch_add(1, Ordering::Relaxed);
+        }
+        if verdict.shadow_limit.is_some() {
+            self.stats.shadow_limited.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Counts a call let through because no config is loaded.

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::config::{Action, Reply, ReplyKind, Rule};
+use crate::limits::LimitHit;
 use crate::numbers::Caller;
 
 /// Why a call got its verdict; set in `callscreen_reason`.
@@ -20,6 +21,8 @@ pub enum Reason {
     Default,
     /// The config could not be loaded; the call was let through.
     Error,
+    /// A rate limit or its penalty box refused the call.
+    Limit,
 }
 
 impl Reason {
@@ -32,6 +35,7 @@ impl Reason {
             Reason::Rule => "rule",
             Reason::Default => "default",
             Reason::Error => "error",
+            Reason::Limit => "limit",
         }
     }
 }
@@ -57,6 +61,10 @@ pub struct Verdict<'e> {
     pub caller: Caller,
     /// The destination, normalised.
     pub destination: Caller,
+    /// The limit that refused the call (reason `limit`).
+    pub limit: Option<LimitHit<'e>>,
+    /// A shadow limit that would have refused it (recorded, not acted on).
+    pub shadow_limit: Option<LimitHit<'e>>,
 }
 
 impl Verdict<'_> {

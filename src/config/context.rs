@@ -13,6 +13,7 @@ pub(super) struct ParseContext {
     pub(super) lists: BTreeSet<String>,
     pub(super) replies: BTreeSet<String>,
     pub(super) rule_names: BTreeSet<String>,
+    pub(super) limit_names: BTreeSet<String>,
 }
 
 thread_local! {

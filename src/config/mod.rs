@@ -17,7 +17,9 @@ use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
 
 mod context;
+pub mod duration;
 mod fields;
+pub mod limits;
 
 use context::{with_context, ParseContext};
 use fields::{CauseName, Digits, ListName, OneOrMany, PatternEntry, ReplyName, RuleName};
@@ -165,6 +167,10 @@ pub struct Config {
     pub default_action: Action,
     /// Reply of a blocking rule that names none.
     pub default_reply: usize,
+    /// Rate limits and pool detection, in order.
+    pub limits: Vec<limits::Limit>,
+    /// Settings shared by all limits.
+    pub limiter: limits::LimiterSettings,
 }
 
 /// The reply every config has, used when nothing else is said.
@@ -201,6 +207,7 @@ impl Config {
             lists: list_names,
             replies: reply_names,
             rule_names: BTreeSet::new(),
+            limit_names: BTreeSet::new(),
         };
         let file: FileSpec = with_context(context, || {
             if text.trim().is_empty() {
@@ -293,6 +300,10 @@ struct FileSpec {
     rules: Vec<RuleSpec>,
     #[serde(default)]
     defaults: DefaultsSpec,
+    #[serde(default)]
+    limits: Vec<limits::LimitSpec>,
+    #[serde(default)]
+    limiter: limits::LimiterSpec,
 }
 
 #[derive(Deserialize)]
@@ -398,6 +409,8 @@ impl FileSpec {
             })
             .collect();
         let default_reply = self.defaults.reply.map(|n| reply_index(&n.0)).unwrap_or(0);
+        let limiter = self.limiter.resolve();
+        let limits = limits::resolve(self.limits, &limiter, list_index, reply_index);
         Config {
             path,
             numbering,
@@ -406,6 +419,8 @@ impl FileSpec {
             rules,
             default_action: self.defaults.action,
             default_reply,
+            limits,
+            limiter,
         }
     }
 }

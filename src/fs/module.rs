@@ -38,13 +38,23 @@ pub fn service() -> Option<Arc<Service>> {
 const MODULE_NAME: &[u8] = b"mod_callscreen\0";
 const APP_NAME: &[u8] = b"callscreen\0";
 const APP_SHORT: &[u8] = b"Screen an inbound call against the callscreen rules\0";
-const APP_LONG: &[u8] = b"Decides whether the caller gets through. Sets callscreen_verdict, callscreen_rule, callscreen_reason, callscreen_reply and callscreen_caller; a blocked caller gets the rule's reply (hang up with a cause); an allowed call continues untouched. With 'advise' only the variables are set.\0";
+const APP_LONG: &[u8] = b"Decides whether the caller gets through. Sets callscreen_verdict, callscreen_rule, callscreen_reason, callscreen_reply and callscreen_caller (and callscreen_limit, callscreen_limit_key, callscreen_limit_counters... when a rate limit refused the call); a blocked caller gets the rule's reply (hang up with a cause); an allowed call continues untouched. With 'advise' only the variables are set.\0";
 const APP_SYNTAX: &[u8] = b"[advise]\0";
 const API_DESC: &[u8] = b"callscreen: status, reload, check a number\0";
-const API_SYNTAX: &[u8] = b"status | reload | check <caller> [<destination>]\0";
+const API_SYNTAX: &[u8] =
+    b"status | reload | check <caller> [<destination>] | penalty list [<limit>] | penalty clear <key>|all\0";
 
 fn c(text: &'static [u8]) -> *const c_char {
     text.as_ptr().cast()
+}
+
+/// Where limit state is saved: `$${callscreen_state_dir}`, else `$${db_dir}`
+/// (FreeSWITCH's directory for persistent state); `None` when neither is set.
+fn state_dir() -> Option<PathBuf> {
+    ["callscreen_state_dir", "db_dir"]
+        .into_iter()
+        .find_map(|name| host::global_variable(name).filter(|p| !p.is_empty()))
+        .map(PathBuf::from)
 }
 
 /// Where the YAML lives: `$${callscreen_config}`, else `$${conf_dir}/callscreen.yaml`.
@@ -115,7 +125,30 @@ unsafe extern "C" fn callscreen_load(
         }
 
         let path = config_path();
-        let (service, result) = Service::start(&path);
+        let state_dir = state_dir();
+        let (service, result) = Service::start_with_state(&path, state_dir.as_deref());
+        match (service.state_file(), service.restored()) {
+            (Some(file), Ok(keys)) => log(
+                None,
+                Level::Info,
+                format_args!(
+                    "mod_callscreen: limit state in {} ({keys} keys restored)",
+                    file.display()
+                ),
+            ),
+            (Some(_), Err(err)) => log(
+                None,
+                Level::Warning,
+                format_args!("mod_callscreen: limit state not restored: {err}"),
+            ),
+            (None, _) => log(
+                None,
+                Level::Warning,
+                format_args!(
+                    "mod_callscreen: no callscreen_state_dir or db_dir: limit counters and penalties are kept in memory only"
+                ),
+            ),
+        }
         match result {
             Ok(s) => log(
                 None,
@@ -145,6 +178,16 @@ unsafe extern "C" fn callscreen_shutdown() -> sys::switch_status_t {
     guard("shutdown", sys::SWITCH_STATUS_GENERR, || {
         host::set_completion("del callscreen");
         let service = SERVICE.write().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(service) = &service {
+            // Joins the state-saving thread after a last save.
+            if let Err(err) = service.shutdown() {
+                log(
+                    None,
+                    Level::Error,
+                    format_args!("mod_callscreen: could not save limit state: {err}"),
+                );
+            }
+        }
         drop(service);
         log(None, Level::Info, format_args!("mod_callscreen: shut down"));
         sys::SWITCH_STATUS_SUCCESS
