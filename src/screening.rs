@@ -130,11 +130,14 @@ pub fn plan_call(
         verdict
             .limit
             .map(|h| format!(
-                ", limit {} key {} {} ({})",
+                ", limit {} key {} {}{}",
                 h.limit.name,
                 h.key_text(),
                 h.state.as_str(),
-                h.counters_text()
+                match h.count() {
+                    Some(_) => format!(" ({})", h.counters_text()),
+                    None => String::new(),
+                }
             ))
             .unwrap_or_default(),
         verdict
@@ -165,8 +168,10 @@ fn limit_variables(hit: &crate::limits::LimitHit<'_>, variables: &mut Vec<(&'sta
     if let Some(t) = hit.threshold() {
         variables.push((VAR_LIMIT_THRESHOLD, t.to_string()));
     }
-    variables.push((VAR_LIMIT_COUNT, hit.count().to_string()));
-    variables.push((VAR_LIMIT_COUNTERS, hit.counters_text()));
+    if let Some(count) = hit.count() {
+        variables.push((VAR_LIMIT_COUNT, count.to_string()));
+        variables.push((VAR_LIMIT_COUNTERS, hit.counters_text()));
+    }
     if let Some(p) = hit.penalty {
         variables.push((
             VAR_PENALTY_UNTIL,

@@ -114,15 +114,17 @@ impl<'e> LimitHit<'e> {
         }
     }
 
-    /// The count of the threshold that tripped (or of the first threshold).
-    pub fn count(&self) -> u32 {
+    /// The count of the threshold that tripped (`None` for a call the
+    /// penalty box refused: those are not counted).
+    pub fn count(&self) -> Option<u32> {
         match self.state {
-            HitState::Tripped { threshold } => self.counts.0[threshold],
-            HitState::Penalty => self.counts.0[0],
+            HitState::Tripped { threshold } => Some(self.counts.0[threshold]),
+            HitState::Penalty => None,
         }
     }
 
-    /// Every counter of the level: `calls 2/3 per 10m, distinct 5/4 per 1h`.
+    /// Every counter of the level: `calls 2/3 per 10m, distinct 5/4 per 1h`
+    /// (empty when not counted).
     pub fn counters_text(&self) -> String {
         counters_text(&self.limit.levels[self.level].thresholds, &self.counts)
     }
@@ -131,6 +133,9 @@ impl<'e> LimitHit<'e> {
 /// Counter values against their thresholds, as text.
 pub fn counters_text(thresholds: &[Threshold], counts: &Counts) -> String {
     let mut out = String::new();
+    if !counts.is_known() {
+        return out;
+    }
     for (t, c) in thresholds.iter().zip(counts.0) {
         if !out.is_empty() {
             out.push_str(", ");

@@ -269,8 +269,7 @@ impl LimitStore {
             .attached
             .iter()
             .map(|t| {
-                let s = &t.table.stats;
-                let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+                let s = t.table.stats();
                 let layout = t.table.layout();
                 TableReport {
                     limit: t.limit.clone(),
@@ -279,11 +278,11 @@ impl LimitStore {
                     keys: t.table.len(),
                     max_keys: t.table.max_keys(),
                     penalties: t.table.penalties(now).len(),
-                    trips: load(&s.trips),
-                    boxed: load(&s.boxed),
-                    evicted_idle: load(&s.evicted_idle),
-                    evicted_full: load(&s.evicted_full),
-                    dropped: load(&s.dropped),
+                    trips: s.trips,
+                    boxed: s.boxed,
+                    evicted_idle: s.evicted_idle,
+                    evicted_full: s.evicted_full,
+                    dropped: s.dropped,
                     stride_bytes: layout.stride * 4,
                 }
             })

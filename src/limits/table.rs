@@ -17,7 +17,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::distinct::{self, mix};
@@ -31,6 +30,17 @@ use crate::config::limits::{Penalty, ThresholdKind};
 /// threshold order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts(pub [u32; MAX_THRESHOLDS]);
+
+impl Counts {
+    /// Not counted: a call refused by the penalty box is not checked against
+    /// the thresholds (the box decides; the flood of a boxed key costs least).
+    pub const UNKNOWN: Counts = Counts([u32::MAX; MAX_THRESHOLDS]);
+
+    /// Whether the values were counted.
+    pub fn is_known(&self) -> bool {
+        *self != Counts::UNKNOWN
+    }
+}
 
 /// What a level made of a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,19 +71,31 @@ pub struct Undo {
     distinct_previous: [u32; MAX_THRESHOLDS],
 }
 
-/// Counters kept per table (since the table was created).
-#[derive(Debug, Default)]
+/// Counters of a table since it was created. Kept per shard under the
+/// shard's lock (a shared atomic would make every call on every thread touch
+/// one cache line) and summed when asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TableStats {
     /// Trips (calls that put a key in the box or were over a threshold).
-    pub trips: AtomicU64,
+    pub trips: u64,
     /// Calls refused because their key was in the box.
-    pub boxed: AtomicU64,
+    pub boxed: u64,
     /// Idle keys dropped.
-    pub evicted_idle: AtomicU64,
+    pub evicted_idle: u64,
     /// Active keys dropped to make room at the cap.
-    pub evicted_full: AtomicU64,
+    pub evicted_full: u64,
     /// New keys not tracked because the cap was full of boxed keys.
-    pub dropped: AtomicU64,
+    pub dropped: u64,
+}
+
+impl TableStats {
+    fn add(&mut self, o: &TableStats) {
+        self.trips += o.trips;
+        self.boxed += o.boxed;
+        self.evicted_idle += o.evicted_idle;
+        self.evicted_full += o.evicted_full;
+        self.dropped += o.dropped;
+    }
 }
 
 /// Seeded hashing of keys (callers choose their numbers; a fixed hash would
@@ -111,15 +133,8 @@ fn random_seed() -> u64 {
     h.finish()
 }
 
-/// Evictions made under the shard lock, added to the table's stats after.
-#[derive(Default)]
-struct Pending {
-    idle: u64,
-    full: u64,
-}
-
 struct ShardData {
-    pending: Pending,
+    stats: TableStats,
     index: HashMap<TrackKey, u32, KeyHash>,
     keys: Vec<TrackKey>,
     slots: Vec<u32>,
@@ -138,8 +153,6 @@ pub struct LevelTable {
     shards: Box<[Shard]>,
     hash: KeyHash,
     max_keys: usize,
-    /// Counters.
-    pub stats: TableStats,
 }
 
 impl std::fmt::Debug for LevelTable {
@@ -164,7 +177,7 @@ impl LevelTable {
             .map(|i| {
                 let cap = max_keys / shard_count + usize::from(i < max_keys % shard_count);
                 Shard(Mutex::new(ShardData {
-                    pending: Pending::default(),
+                    stats: TableStats::default(),
                     index: HashMap::with_hasher(hash),
                     keys: Vec::new(),
                     slots: Vec::new(),
@@ -179,7 +192,6 @@ impl LevelTable {
             shards,
             hash,
             max_keys,
-            stats: TableStats::default(),
         }
     }
 
@@ -226,14 +238,18 @@ impl LevelTable {
             None => match shard.insert(key, layout, now) {
                 Some(i) => i,
                 None => {
-                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    shard.stats.dropped += 1;
                     return (Observation::Untracked, None);
                 }
             },
         };
         let data = &mut *shard;
-        data.evictions(&self.stats);
         let state = &mut data.slots[at * stride..(at + 1) * stride];
+        let boxed = penalty::active(state, now);
+        if let (Some(boxed), true) = (boxed, live) {
+            data.stats.boxed += 1;
+            return (Observation::Boxed(boxed, Counts::UNKNOWN), None);
+        }
 
         // Count first, change nothing yet.
         let mut counts = Counts::default();
@@ -255,15 +271,12 @@ impl LevelTable {
                 tripped = Some(i);
             }
         }
-        if let Some(boxed) = penalty::active(state, now) {
-            if live {
-                self.stats.boxed.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(boxed) = boxed {
             return (Observation::Boxed(boxed, counts), None);
         }
         if let Some(threshold) = tripped {
             let penalty = if live {
-                self.stats.trips.fetch_add(1, Ordering::Relaxed);
+                data.stats.trips += 1;
                 data.dirty = true;
                 let state = &mut data.slots[at * stride..(at + 1) * stride];
                 let p = penalty::offend(state, penalty, now);
@@ -328,6 +341,15 @@ impl LevelTable {
         state[penalty::LAST_SEEN] = undo.last_seen;
     }
 
+    /// Counters summed over the shards.
+    pub fn stats(&self) -> TableStats {
+        let mut total = TableStats::default();
+        for i in 0..self.shards.len() {
+            total.add(&self.lock(i).stats);
+        }
+        total
+    }
+
     /// Keys tracked now.
     pub fn len(&self) -> usize {
         (0..self.shards.len())
@@ -349,15 +371,13 @@ impl LevelTable {
             while at < shard.keys.len() {
                 if shard.is_idle(at, &self.layout, now) {
                     shard.swap_remove(at, self.layout.stride);
+                    shard.stats.evicted_idle += 1;
                     dropped += 1;
                 } else {
                     at += 1;
                 }
             }
         }
-        self.stats
-            .evicted_idle
-            .fetch_add(dropped as u64, Ordering::Relaxed);
         dropped
     }
 
@@ -468,7 +488,6 @@ impl ShardData {
         if let Some(&i) = self.index.get(&key) {
             return Some(i as usize);
         }
-        self.pending = Pending::default();
         // Opportunistic: two keys past the cursor, dropped if idle.
         for _ in 0..2 {
             if self.keys.is_empty() {
@@ -477,7 +496,7 @@ impl ShardData {
             let at = self.cursor % self.keys.len();
             if self.is_idle(at, layout, now) {
                 self.swap_remove(at, layout.stride);
-                self.pending.idle += 1;
+                self.stats.evicted_idle += 1;
             } else {
                 self.cursor = at + 1;
             }
@@ -506,7 +525,7 @@ impl ShardData {
             if penalty::idle(state, now, layout.max_window) {
                 self.cursor = at + 1;
                 self.swap_remove(at, stride);
-                self.pending.idle += 1;
+                self.stats.evicted_idle += 1;
                 return true;
             }
             if penalty::active(state, now).is_none()
@@ -519,20 +538,10 @@ impl ShardData {
         match victim {
             Some((at, _)) => {
                 self.swap_remove(at, stride);
-                self.pending.full += 1;
+                self.stats.evicted_full += 1;
                 true
             }
             None => false,
-        }
-    }
-
-    fn evictions(&mut self, stats: &TableStats) {
-        let p = std::mem::take(&mut self.pending);
-        if p.idle > 0 {
-            stats.evicted_idle.fetch_add(p.idle, Ordering::Relaxed);
-        }
-        if p.full > 0 {
-            stats.evicted_full.fetch_add(p.full, Ordering::Relaxed);
         }
     }
 }
