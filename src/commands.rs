@@ -3,10 +3,12 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::check_args::CheckRequest;
+use crate::config::duration::Seconds;
 use crate::engine::{CallFacts, Engine, ProfileChoice};
+use crate::limits::unix_seconds;
 use crate::runtime_lists::RuntimeList;
 use crate::service::Service;
 use crate::timefmt::iso8601_utc;
@@ -22,6 +24,7 @@ pub use entries::{parse_ttl, ListKind};
 /// Usage text, shown with every `-ERR` about the command line.
 pub const USAGE: &str = "usage: callscreen status | reload
        callscreen check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>]
+       callscreen penalty list [<limit>] | penalty clear <key>|all
        callscreen block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern>
        callscreen list [block|allow|penalty] [<filter>] | stats [reset] | metrics
        callscreen report [--since <date|7d>] [--caller <number|prefix*>] [--format text|csv|json]
@@ -53,6 +56,8 @@ pub const COMPLETIONS: &[&str] = &[
     "add callscreen json unblock",
     "add callscreen json unallow",
     "add callscreen json reload",
+    "add callscreen penalty list",
+    "add callscreen penalty clear",
 ];
 
 /// A parsed command line.
@@ -100,6 +105,16 @@ pub enum ApiCommand {
     Report(Vec<String>),
     /// `json <command>`: the answer as JSON.
     Json(Box<ApiCommand>),
+    /// Keys in the penalty box.
+    PenaltyList {
+        /// Only this limit's keys.
+        limit: Option<String>,
+    },
+    /// Lift the penalty of a key (`None`: of every key).
+    PenaltyClear {
+        /// The key as `penalty list` shows it.
+        key: Option<String>,
+    },
 }
 
 /// A command line that is not understood.
@@ -126,6 +141,17 @@ impl ApiCommand {
             ["check", rest @ ..] => CheckRequest::parse(rest)
                 .map(ApiCommand::Check)
                 .map_err(UsageError),
+            ["penalty", "list"] => Ok(ApiCommand::PenaltyList { limit: None }),
+            ["penalty", "list", limit] => Ok(ApiCommand::PenaltyList {
+                limit: Some(limit.to_string()),
+            }),
+            ["penalty", "clear", "all"] => Ok(ApiCommand::PenaltyClear { key: None }),
+            ["penalty", "clear", key] => Ok(ApiCommand::PenaltyClear {
+                key: Some(key.to_string()),
+            }),
+            ["penalty", ..] => Err(UsageError(
+                "penalty takes list [<limit>] or clear <key>|all".into(),
+            )),
             ["status" | "reload", ..] => {
                 Err(UsageError(format!("{} takes no arguments", words[0])))
             }
@@ -203,6 +229,111 @@ pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
                 service.last_error().unwrap_or_default()
             ),
         },
+        ApiCommand::PenaltyList { limit } => penalty_list(service, limit.as_deref()),
+        ApiCommand::PenaltyClear { key } => {
+            let now = unix_seconds(SystemTime::now());
+            match (service.limits().clear(key.as_deref(), now), key) {
+                (0, Some(key)) => format!("-ERR no key {key} in the penalty box\n"),
+                (n, Some(key)) => format!(
+                    "+OK lifted {n} {} of {key}\n",
+                    plural(n, "penalty", "penalties")
+                ),
+                (n, None) => format!("+OK lifted {n} {}\n", plural(n, "penalty", "penalties")),
+            }
+        }
+    }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn at(secs: u32) -> String {
+    iso8601_utc(UNIX_EPOCH + Duration::from_secs(u64::from(secs)))
+}
+
+fn penalty_list(service: &Service, limit: Option<&str>) -> String {
+    let now = unix_seconds(SystemTime::now());
+    let entries = service.limits().penalties(now, limit);
+    let mut out = format!(
+        "+OK {} {} in the penalty box\n",
+        entries.len(),
+        plural(entries.len(), "key", "keys")
+    );
+    for e in entries {
+        let _ = writeln!(
+            out,
+            "{} {} until {} ({} left) offence {}{}",
+            e.limit,
+            e.key,
+            at(e.penalty.until),
+            Seconds(e.penalty.until.saturating_sub(now)),
+            e.penalty.offences,
+            if e.shadow { " [shadow]" } else { "" }
+        );
+    }
+    out
+}
+
+fn limit_status(service: &Service, out: &mut String) {
+    let now = unix_seconds(SystemTime::now());
+    let reports = service.limits().report(now);
+    if reports.is_empty() {
+        return;
+    }
+    for r in reports {
+        let digits = if r.digits > 0 {
+            format!(" {} digits", r.digits)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "limit {} ({}{digits}): {} keys of {} max ({} bytes of state per key), {} in penalty box, {} trips, {} refused while boxed, evicted {} idle / {} at cap, {} dropped",
+            r.limit,
+            r.kind.as_str(),
+            r.keys,
+            r.max_keys,
+            r.stride_bytes,
+            r.penalties,
+            r.trips,
+            r.boxed,
+            r.evicted_idle,
+            r.evicted_full,
+            r.dropped
+        );
+    }
+    let saves = &service.limits().save_stats;
+    match service.state_file() {
+        Some(file) => {
+            let last = saves.last_save.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "limit state: {} (saved {} times{}, {} failures{})",
+                file.display(),
+                saves.saves.load(Ordering::Relaxed),
+                if last > 0 {
+                    format!(", last {}", at(last as u32))
+                } else {
+                    String::new()
+                },
+                saves.failures.load(Ordering::Relaxed),
+                saves
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        None => {
+            let _ = writeln!(out, "limit state: in memory only (not saved)");
+        }
     }
 }
 
@@ -225,6 +356,7 @@ fn status(service: &Service) -> String {
             let _ = writeln!(out, "lists: {}", c.defined_list_count());
             let _ = writeln!(out, "entries: {}", engine.entry_count());
             let _ = writeln!(out, "replies: {}", c.replies.len());
+            let _ = writeln!(out, "limits: {}", c.limits.len());
         }
         None => {
             let _ = writeln!(
@@ -244,6 +376,13 @@ fn status(service: &Service) -> String {
         load(&s.blocked),
         load(&s.errors)
     );
+    let _ = writeln!(
+        out,
+        "calls refused by limits: {} (shadow limits: {})",
+        load(&s.limited),
+        load(&s.shadow_limited)
+    );
+    limit_status(service, &mut out);
     let _ = writeln!(
         out,
         "reloads: {} ok, {} failed",
@@ -318,6 +457,26 @@ pub fn check_request(engine: &Engine, request: &CheckRequest) -> String {
     let _ = writeln!(out, "reason: {}", verdict.reason);
     if let Some(reply) = verdict.reply {
         let _ = writeln!(out, "reply: {} ({})", reply.name, reply.kind);
+    }
+    if let Some(hit) = &verdict.limit {
+        let _ = writeln!(
+            out,
+            "limit: {} key {} {} ({})",
+            hit.limit.name,
+            hit.key_text(),
+            hit.state.as_str(),
+            hit.counters_text()
+        );
+    }
+    if let Some(hit) = &verdict.shadow_limit {
+        let _ = writeln!(
+            out,
+            "shadow limit: {} key {} {} ({})",
+            hit.limit.name,
+            hit.key_text(),
+            hit.state.as_str(),
+            hit.counters_text()
+        );
     }
     if let Some(shadow) = verdict.shadow {
         let _ = writeln!(

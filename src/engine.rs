@@ -8,9 +8,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::config::limits::{AppliesTo, Limit};
 use crate::config::{
     list_closure, Action, CallerClass, Config, Reply, ReplyDefaults, Rule, DEFAULT_PROFILE,
 };
+use crate::limits::store::LimitStore;
+use crate::limits::table::Observation;
+use crate::limits::{counters_text, unix_seconds, LevelReport, LimitHit, Limiter};
 use crate::number_set::{NumberSet, SetMatch, SetStats};
 use crate::numbers::Caller;
 use crate::replies::prng::Prng;
@@ -118,6 +122,8 @@ pub struct Engine {
     runtime: Arc<RuntimeLists>,
     /// Picks members of reply groups and schedules.
     selector: Selector,
+    /// The limits' state (in a store that outlives the engine).
+    limiter: Limiter,
 }
 
 /// Why a rule did not match (rendered in words only when explaining).
@@ -143,16 +149,44 @@ impl Engine {
     /// Compiles a validated config whose `runtime-block` / `runtime-allow`
     /// lists are read from `runtime` (the service's store).
     pub fn with_runtime(config: Config, runtime: Arc<RuntimeLists>) -> Engine {
-        Engine::build(config, runtime, Prng::seed_from_time())
+        Engine::build(config, runtime, &LimitStore::new(), Prng::seed_from_time())
+    }
+
+    /// Compiles a validated config whose limits keep their state in `store`
+    /// (which outlives the engine: counters and penalties survive a reload).
+    pub fn with_limit_store(config: Config, store: &LimitStore) -> Engine {
+        Engine::build(
+            config,
+            Arc::new(RuntimeLists::new()),
+            store,
+            Prng::seed_from_time(),
+        )
+    }
+
+    /// Compiles a validated config with the service's runtime lists and
+    /// limit state, both of which outlive the engine.
+    pub fn with_state(config: Config, runtime: Arc<RuntimeLists>, store: &LimitStore) -> Engine {
+        Engine::build(config, runtime, store, Prng::seed_from_time())
     }
 
     /// Compiles a validated config whose random reply picks follow `seed`
     /// (reproducible, for tests and replays).
     pub fn with_seed(config: Config, seed: u64) -> Engine {
-        Engine::build(config, Arc::new(RuntimeLists::new()), seed)
+        Engine::build(
+            config,
+            Arc::new(RuntimeLists::new()),
+            &LimitStore::new(),
+            seed,
+        )
     }
 
-    fn build(mut config: Config, runtime: Arc<RuntimeLists>, seed: u64) -> Engine {
+    fn build(
+        mut config: Config,
+        runtime: Arc<RuntimeLists>,
+        store: &LimitStore,
+        seed: u64,
+    ) -> Engine {
+        let limiter = store.attach(&config, unix_seconds(SystemTime::now()));
         let runtime_slots = config
             .lists
             .iter()
@@ -202,6 +236,7 @@ impl Engine {
             runtime_slots,
             runtime,
             selector,
+            limiter,
         }
     }
 
@@ -272,15 +307,114 @@ impl Engine {
     }
 
     /// Decides what happens to a call.
+    /// Counts the call against the limits.
     pub fn screen(&self, call: &CallFacts<'_>, now: SystemTime) -> Verdict<'_> {
-        self.decide(call, now, None)
+        let verdict = self.decide(call, now, None);
+        self.apply_limits(verdict, now, true, None)
     }
 
     /// Decides, and records why each rule matched or not.
     pub fn explain(&self, call: &CallFacts<'_>, now: SystemTime) -> (Verdict<'_>, Vec<TraceStep>) {
         let mut trace = Vec::new();
         let verdict = self.decide(call, now, Some(&mut trace));
+        // Limits are looked at, not counted: an explanation is not a call.
+        let verdict = self.apply_limits(verdict, now, false, Some(&mut trace));
         (verdict, trace)
+    }
+
+    /// Runs the limits over a call the rules did not allow. The first
+    /// refusing limit (in config order) decides; every limit counts the call
+    /// in its own windows unless it refused it; shadow limits only record.
+    fn apply_limits<'e>(
+        &'e self,
+        mut verdict: Verdict<'e>,
+        now: SystemTime,
+        live: bool,
+        mut trace: Option<&mut Vec<TraceStep>>,
+    ) -> Verdict<'e> {
+        if self.limiter.is_empty() {
+            return verdict;
+        }
+        let allowed_by_rule = verdict.rule.is_some() && verdict.action == Action::Allow;
+        let at = now;
+        let now = unix_seconds(now);
+        let home_cc = self.config.numbering.country_code.as_str();
+        let mut refused: Option<LimitHit<'e>> = None;
+        for (index, limit) in self.config.limits.iter().enumerate() {
+            let skip = if allowed_by_rule {
+                Some("an allow rule let the call through".to_string())
+            } else if limit.scope.applies_to == AppliesTo::Unmatched && verdict.rule.is_some() {
+                Some(format!("rule {} decided the call", verdict.rule_name()))
+            } else if !limit.scope.destination_in.is_empty()
+                && self
+                    .in_any(&limit.scope.destination_in, verdict.destination, at)
+                    .is_none()
+            {
+                Some(format!(
+                    "destination {} is not in {}",
+                    verdict.destination,
+                    self.list_names(&limit.scope.destination_in)
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = skip {
+                if let Some(t) = trace.as_deref_mut() {
+                    t.push(limit_step(limit, false, format!("not applied: {why}")));
+                }
+                continue;
+            }
+            let mut levels = trace.is_some().then(Vec::new);
+            let hit = self.limiter.check(
+                index,
+                limit,
+                home_cc,
+                verdict.caller,
+                verdict.destination,
+                now,
+                live,
+                levels.as_mut(),
+            );
+            if let Some(t) = trace.as_deref_mut() {
+                t.push(limit_step(
+                    limit,
+                    hit.is_some(),
+                    describe_levels(limit, levels.as_deref().unwrap_or(&[])),
+                ));
+            }
+            let Some(hit) = hit else { continue };
+            if limit.shadow {
+                verdict.shadow_limit.get_or_insert(hit);
+            } else if refused.is_none() {
+                refused = Some(hit);
+            }
+        }
+        if let Some(hit) = refused {
+            if verdict.action == Action::Allow {
+                verdict.action = Action::Block;
+                verdict.reason = Reason::Limit;
+                let profile = self
+                    .config
+                    .profiles
+                    .iter()
+                    .find(|p| p.name == verdict.profile)
+                    .map(|p| &p.replies);
+                verdict.reply = Some(self.choose_reply(
+                    hit.limit.reply,
+                    Reason::Limit.as_str(),
+                    profile,
+                    at,
+                    trace,
+                ));
+                verdict.limit = Some(hit);
+            }
+        }
+        verdict
+    }
+
+    /// The limit state these limits count in.
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
     }
 
     /// Which profile a call gets, and how it was chosen.
@@ -387,6 +521,8 @@ impl Engine {
                 destination,
                 profile: self.profile_name(profile),
                 shadow,
+                limit: None,
+                shadow_limit: None,
             };
         }
         let reply = match default_action {
@@ -404,6 +540,8 @@ impl Engine {
             destination,
             profile: self.profile_name(profile),
             shadow,
+            limit: None,
+            shadow_limit: None,
         }
     }
 
@@ -714,6 +852,68 @@ fn reply_step(detail: String) -> TraceStep {
     }
 }
 
+/// A trace line about one limit.
+fn limit_step(limit: &Limit, matched: bool, detail: String) -> TraceStep {
+    TraceStep {
+        rule: format!(
+            "limit {}{}",
+            limit.name,
+            if limit.shadow { " (shadow)" } else { "" }
+        ),
+        matched,
+        detail,
+        shadow: limit.shadow,
+    }
+}
+
+/// What a limit's levels counted, for the trace.
+fn describe_levels(limit: &Limit, levels: &[LevelReport]) -> String {
+    if levels.is_empty() {
+        return format!("no {} key for this call", limit.key.as_str());
+    }
+    let mut parts = Vec::new();
+    for (report, level) in levels.iter().zip(&limit.levels) {
+        let t = &level.thresholds;
+        parts.push(match report.observation {
+            Observation::Passed(counts) => {
+                format!("key {report}: {}", counters_text(t, &counts))
+            }
+            Observation::Boxed(p, counts) => format!(
+                "key {report} is in the penalty box until {} (offence {}): {}",
+                crate::timefmt::iso8601_utc(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(p.until))
+                ),
+                p.offences,
+                counters_text(t, &counts)
+            ),
+            Observation::Tripped {
+                threshold,
+                penalty,
+                counts,
+            } => format!(
+                "key {report}: {} is over {}{}",
+                counters_text(t, &counts),
+                t[threshold],
+                match penalty {
+                    Some(p) => format!(
+                        "; penalty until {} (offence {})",
+                        crate::timefmt::iso8601_utc(
+                            std::time::UNIX_EPOCH
+                                + std::time::Duration::from_secs(u64::from(p.until))
+                        ),
+                        p.offences
+                    ),
+                    None => String::new(),
+                }
+            ),
+            Observation::Untracked => {
+                format!("key {report}: not tracked (the key cap is full of boxed keys)")
+            }
+        });
+    }
+    parts.join("; ")
+}
+
 fn class_of(caller: Caller) -> CallerClass {
     match caller {
         Caller::Number(_) => CallerClass::Number,
@@ -849,7 +1049,11 @@ rules:
         // three rules, then how the reply was chosen
         assert_eq!(trace.len(), 4);
         assert_eq!(trace[3].rule, "reply");
-        assert!(trace[3].detail.starts_with("busy (named by the rule"), "{}", trace[3].detail);
+        assert!(
+            trace[3].detail.starts_with("busy (named by the rule"),
+            "{}",
+            trace[3].detail
+        );
         assert!(!trace[0].matched);
         assert_eq!(trace[0].detail, "caller +8617112345678 is not in family");
         assert_eq!(trace[1].detail, "caller is number, not anonymous");

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod events;
 pub mod journal;
 pub mod ledger;
+pub mod limits;
 pub mod maintenance;
 pub mod metrics;
 pub mod number_set;

@@ -25,6 +25,26 @@ pub const VAR_PROFILE: &str = "callscreen_profile";
 pub const VAR_SHADOW_RULE: &str = "callscreen_shadow_rule";
 /// Channel variable holding what the shadow rule would have done (`allow`/`block`).
 pub const VAR_SHADOW_VERDICT: &str = "callscreen_shadow_verdict";
+/// Channel variable holding the name of the limit that refused the call.
+pub const VAR_LIMIT: &str = "callscreen_limit";
+/// Channel variable holding the key the limit counted (`1701234`, `+86…`).
+pub const VAR_LIMIT_KEY: &str = "callscreen_limit_key";
+/// Channel variable: `tripped` (this call went over) or `penalty` (already boxed).
+pub const VAR_LIMIT_STATE: &str = "callscreen_limit_state";
+/// Channel variable holding the threshold that tripped (`distinct 4/1h`).
+pub const VAR_LIMIT_THRESHOLD: &str = "callscreen_limit_threshold";
+/// Channel variable holding the count of that threshold, this call included.
+pub const VAR_LIMIT_COUNT: &str = "callscreen_limit_count";
+/// Channel variable holding every counter of the key (`calls 2/3 per 10m, …`).
+pub const VAR_LIMIT_COUNTERS: &str = "callscreen_limit_counters";
+/// Channel variable holding when the key's penalty ends (ISO 8601 UTC).
+pub const VAR_PENALTY_UNTIL: &str = "callscreen_penalty_until";
+/// Channel variable holding which offence of the key this is (1 = first).
+pub const VAR_PENALTY_OFFENCE: &str = "callscreen_penalty_offence";
+/// Channel variable holding the shadow limit that would have refused the call.
+pub const VAR_SHADOW_LIMIT: &str = "callscreen_shadow_limit";
+/// Channel variable holding that shadow limit's key.
+pub const VAR_SHADOW_LIMIT_KEY: &str = "callscreen_shadow_limit_key";
 
 /// The application's arguments (`<action application="callscreen" data="…"/>`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -132,6 +152,13 @@ pub fn plan_call(
     if remembered.is_some() {
         variables.push((VAR_CHALLENGE, "remembered".to_string()));
     }
+    if let Some(hit) = &verdict.limit {
+        limit_variables(hit, &mut variables);
+    }
+    if let Some(hit) = &verdict.shadow_limit {
+        variables.push((VAR_SHADOW_LIMIT, hit.limit.name.clone()));
+        variables.push((VAR_SHADOW_LIMIT_KEY, hit.key_text().to_string()));
+    }
     let mut steps = Vec::new();
     if let Some(reply) = verdict.reply {
         variables.push((VAR_REPLY, reply.name.clone()));
@@ -164,13 +191,30 @@ pub fn plan_call(
         ));
     }
     let summary = format!(
-        "{} caller {} ({}) to {}: rule {}, reason {}{}{}{}",
+        "{} caller {} ({}) to {}: rule {}, reason {}{}{}{}{}{}",
         verdict.action.as_str(),
         facts.caller_number,
         verdict.caller,
         facts.destination,
         verdict.rule_name(),
         reason,
+        verdict
+            .limit
+            .map(|h| format!(
+                ", limit {} key {} {}{}",
+                h.limit.name,
+                h.key_text(),
+                h.state.as_str(),
+                match h.count() {
+                    Some(_) => format!(" ({})", h.counters_text()),
+                    None => String::new(),
+                }
+            ))
+            .unwrap_or_default(),
+        verdict
+            .shadow_limit
+            .map(|h| format!(", shadow limit {} key {}", h.limit.name, h.key_text()))
+            .unwrap_or_default(),
         verdict
             .reply
             .map(|r| format!(", reply {} ({})", r.name, r.kind))
@@ -194,6 +238,28 @@ pub fn plan_call(
 pub fn challenge_passed(service: &Service, challenge: &ChallengeStep, now: SystemTime) {
     if let Some((caller, duration)) = challenge.remember {
         service.allow_memory.remember(caller, now + duration, now);
+    }
+}
+
+fn limit_variables(hit: &crate::limits::LimitHit<'_>, variables: &mut Vec<(&'static str, String)>) {
+    variables.push((VAR_LIMIT, hit.limit.name.clone()));
+    variables.push((VAR_LIMIT_KEY, hit.key_text().to_string()));
+    variables.push((VAR_LIMIT_STATE, hit.state.as_str().to_string()));
+    if let Some(t) = hit.threshold() {
+        variables.push((VAR_LIMIT_THRESHOLD, t.to_string()));
+    }
+    if let Some(count) = hit.count() {
+        variables.push((VAR_LIMIT_COUNT, count.to_string()));
+        variables.push((VAR_LIMIT_COUNTERS, hit.counters_text()));
+    }
+    if let Some(p) = hit.penalty {
+        variables.push((
+            VAR_PENALTY_UNTIL,
+            crate::timefmt::iso8601_utc(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(p.until)),
+            ),
+        ));
+        variables.push((VAR_PENALTY_OFFENCE, p.offences.to_string()));
     }
 }
 

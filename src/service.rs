@@ -2,7 +2,7 @@
 //! (swapped atomically on reload), the last load error, and counters.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -11,9 +11,15 @@ use crate::config::{Action, Config, ConfigError, LoadOptions, Operations};
 use crate::engine::{CallFacts, Engine};
 use crate::events::{verdict_headers, VERDICT_SUBCLASS};
 use crate::ledger::LedgerRecord;
+use crate::limits::saver::Saver;
+use crate::limits::store::LimitStore;
+use crate::limits::unix_seconds;
 use crate::maintenance::Maintenance;
 use crate::ops::{LogLevel, Ops, ReloadInfo, StartOptions};
 use crate::verdict::Verdict;
+
+/// Name of the limit state file in the state directory.
+pub const LIMITS_STATE_FILE: &str = "callscreen-limits.state";
 
 /// What a successful (re)load produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +63,10 @@ pub struct Stats {
     pub reloads_ok: AtomicU64,
     /// Failed reloads.
     pub reloads_failed: AtomicU64,
+    /// Calls refused by a limit or its penalty box.
+    pub limited: AtomicU64,
+    /// Calls a shadow limit would have refused.
+    pub shadow_limited: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -80,6 +90,12 @@ pub struct Service {
     maintenance: Mutex<Option<Maintenance>>,
     /// Callers who passed a challenge, let through for a while; kept across reloads.
     pub allow_memory: AllowMemory,
+    /// Limit counters and penalty box: outlive every engine (reloads).
+    limits: Arc<LimitStore>,
+    save_interval: Arc<AtomicU32>,
+    saver: Mutex<Option<Saver>>,
+    state_file: Option<PathBuf>,
+    restored: Result<usize, String>,
 }
 
 impl Service {
@@ -99,7 +115,7 @@ impl Service {
         path: &Path,
         options: StartOptions,
     ) -> (Service, Result<LoadSummary, ConfigError>) {
-        let service = Service {
+        let mut service = Service {
             config_path: path.to_path_buf(),
             load_options: options.load.clone(),
             started_at: SystemTime::now(),
@@ -112,14 +128,82 @@ impl Service {
             ops: Ops::new(options),
             maintenance: Mutex::new(None),
             allow_memory: AllowMemory::default(),
+            limits: Arc::new(LimitStore::new()),
+            save_interval: Arc::new(AtomicU32::new(10)),
+            saver: Mutex::new(None),
+            state_file: None,
+            restored: Ok(0),
         };
-        let result = service.load_and_swap();
+        // The config says where state lives; limit state must be read before
+        // the first engine attaches to it.
+        let loaded = Config::load_with(&service.config_path, &service.load_options);
+        let settings = loaded
+            .as_ref()
+            .map(|c| c.operations.clone())
+            .unwrap_or_default();
+        service.state_file = service
+            .ops
+            .state_dir(&settings)
+            .map(|d| d.join(LIMITS_STATE_FILE));
+        if let Some(file) = &service.state_file {
+            service.restored = service
+                .limits
+                .restore(file, unix_seconds(SystemTime::now()));
+        }
+        let result = service.install(loaded);
+        service.ops.set_penalty_box(Some(
+            Arc::clone(&service.limits) as Arc<dyn crate::ops::PenaltyBox>
+        ));
         let settings = service.operations();
         service.ops.open_state(&settings, SystemTime::now());
         service.ops.apply(&settings);
+        if let Some(file) = &service.state_file {
+            match Saver::start(
+                Arc::clone(&service.limits),
+                file.clone(),
+                Arc::clone(&service.save_interval),
+            ) {
+                Ok(saver) => {
+                    *service.saver.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(saver)
+                }
+                Err(err) => {
+                    service.restored = Err(format!("cannot start the state-saving thread: {err}"))
+                }
+            }
+        }
         (service, result)
     }
 
+    /// Like [`start`](Self::start), keeping state (limit counters and
+    /// penalties, runtime entries, the ledger) in `state_dir` unless the
+    /// config names another directory.
+    pub fn start_with_state(
+        path: &Path,
+        state_dir: Option<&Path>,
+    ) -> (Service, Result<LoadSummary, ConfigError>) {
+        Service::start_with(
+            path,
+            StartOptions {
+                default_state_dir: state_dir.map(Path::to_path_buf),
+                ..StartOptions::default()
+            },
+        )
+    }
+
+    /// Limit counters and the penalty box.
+    pub fn limits(&self) -> &LimitStore {
+        &self.limits
+    }
+
+    /// Where limit state is saved (`None`: kept in memory only).
+    pub fn state_file(&self) -> Option<&Path> {
+        self.state_file.as_deref()
+    }
+
+    /// Keys read from the state file at start, or why it could not be read.
+    pub fn restored(&self) -> &Result<usize, String> {
+        &self.restored
+    }
     /// Starts the background thread (reloadxml / file-change reloads,
     /// expiry sweeps, compaction). The module calls this after load.
     pub fn start_background(self: &Arc<Self>) -> std::io::Result<()> {
@@ -138,6 +222,16 @@ impl Service {
             .take();
         if let Some(mut m) = m {
             m.stop();
+        }
+        // A last save of the limit state, then the saving thread is joined.
+        let saver = self.saver.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut saver) = saver {
+            if let Err(err) = saver.stop() {
+                self.ops.log(
+                    LogLevel::Error,
+                    &format!("mod_callscreen: saving limit state at shutdown failed: {err}"),
+                );
+            }
         }
         self.ops.shutdown();
     }
@@ -224,9 +318,20 @@ impl Service {
 
     fn load_and_swap(&self) -> Result<LoadSummary, ConfigError> {
         // Parse and compile outside the lock: calls keep using the old engine.
-        match Config::load_with(&self.config_path, &self.load_options) {
+        self.install(Config::load_with(&self.config_path, &self.load_options))
+    }
+
+    /// Puts a freshly loaded config in service (or records why it failed).
+    fn install(&self, loaded: Result<Config, ConfigError>) -> Result<LoadSummary, ConfigError> {
+        match loaded {
             Ok(config) => {
-                let engine = Arc::new(Engine::with_runtime(config, self.ops.runtime.clone()));
+                self.save_interval
+                    .store(config.limiter.save_interval.0.max(1), Ordering::Relaxed);
+                let engine = Arc::new(Engine::with_state(
+                    config,
+                    self.ops.runtime.clone(),
+                    &self.limits,
+                ));
                 let summary = LoadSummary::of(&engine);
                 let mut current = self.write();
                 current.engine = Some(engine);
@@ -282,6 +387,12 @@ impl Service {
             Action::Block => &self.stats.blocked,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if verdict.limit.is_some() {
+            self.stats.limited.fetch_add(1, Ordering::Relaxed);
+        }
+        if verdict.shadow_limit.is_some() {
+            self.stats.shadow_limited.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Counts a call let through because no config is loaded.

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::config::{Action, Reply, Rule};
+use crate::limits::LimitHit;
 use crate::numbers::Caller;
 
 /// Why a call got its verdict; set in `callscreen_reason`.
@@ -20,6 +21,8 @@ pub enum Reason {
     Default,
     /// The config could not be loaded; the call was let through.
     Error,
+    /// A rate limit or its penalty box refused the call.
+    Limit,
 }
 
 impl Reason {
@@ -32,6 +35,7 @@ impl Reason {
             Reason::Rule => "rule",
             Reason::Default => "default",
             Reason::Error => "error",
+            Reason::Limit => "limit",
         }
     }
 }
@@ -62,6 +66,10 @@ pub struct Verdict<'e> {
     /// The first shadow rule that matched before the decision: what it would
     /// have done is recorded, not done.
     pub shadow: Option<&'e Rule>,
+    /// The limit that refused the call (reason `limit`).
+    pub limit: Option<LimitHit<'e>>,
+    /// A shadow limit that would have refused it (recorded, not acted on).
+    pub shadow_limit: Option<LimitHit<'e>>,
 }
 
 impl Verdict<'_> {

@@ -204,7 +204,7 @@ fn load_registers_the_app_the_api_and_tab_completion() {
     r.assert_has("STATUS 0");
     r.assert_has("REGISTERED app callscreen syntax=[advise] [profile=NAME]");
     r.assert_has(
-        "REGISTERED api callscreen syntax=[json] status | reload | check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]",
+        "REGISTERED api callscreen syntax=[json] status | reload | check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | penalty list [<limit>] | penalty clear <key>|all | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]",
     );
     for line in mod_callscreen::commands::COMPLETIONS {
         r.assert_has(&format!("COMPLETE {line}"));
@@ -650,9 +650,8 @@ fn every_ops_command_answers_through_the_host() {
         api_block(&r, "api unallow 17011111111")[0],
         "+OK removed +8617011111111 from runtime-allow"
     );
-    assert!(api_block(&r, "api list penalty")
-        .iter()
-        .any(|l| l.contains("no penalty box")));
+    // The limit store answers for the penalty box: nothing boxed here.
+    assert_eq!(api_block(&r, "api list penalty")[0], "+OK 0 entries");
     let bad = api_block(&r, "api block");
     assert!(
         bad[0].starts_with("-ERR block needs a number or prefix"),
@@ -917,5 +916,180 @@ fn the_destination_picks_the_profile_and_a_channel_variable_decides() {
         nope.iter()
             .any(|l| l.contains("unknown profile \"nope\": used default")),
         "{lines}"
+    );
+}
+
+const POOL_CONFIG: &str = r#"
+numbering:
+  country_code: "86"
+replies:
+  busy: { kind: reject, cause: USER_BUSY }
+limits:
+  - name: pools
+    key: caller_prefix
+    digits: 7
+    distinct: 3/1h
+    penalty: 1h
+    reply: busy
+  - name: watch
+    key: caller
+    calls: 1/1h
+    shadow: true
+"#;
+
+#[test]
+fn a_rate_limit_hangs_up_with_its_reply_sets_variables_and_its_penalty_survives_a_reload_of_the_module(
+) {
+    let conf = ConfDir::new("limits", POOL_CONFIG);
+    let state = conf.0.join("state");
+    let mut script = format!(
+        "dlopen {}\nglobal conf_dir {}\nglobal db_dir {}\nload\n",
+        module_path().display(),
+        conf.0.display(),
+        state.display()
+    );
+    for i in 0..4 {
+        script.push_str(&format!("var caller_id_number 0170123400{i:02}\ncall\n"));
+    }
+    script.push_str("var caller_id_number 017055550000\ncall\n");
+    script.push_str(
+        "api penalty list\napi status\napi check 017012349999\napi penalty clear 1701299\n",
+    );
+    // Unload (the state is saved), load again: the penalty is still there.
+    script.push_str(
+        "shutdown\nload\napi penalty list\napi penalty clear 1701234\napi penalty list\nshutdown\n",
+    );
+    let r = run(&script);
+    r.assert_has(&format!(
+        "LOG INFO - fmt=%.*s\\n text=mod_callscreen: limit state in {} (0 keys restored)",
+        state.join("callscreen/callscreen-limits.state").display()
+    ));
+    let fourth = r.after("call");
+    // the first call: let through, shadow limit silent.
+    assert!(
+        fourth.contains(&"SET callscreen_verdict=allow"),
+        "{}",
+        r.text()
+    );
+    let call_of = |caller: &str| -> Vec<&str> {
+        r.lines
+            .iter()
+            .skip_while(|l| **l != format!("> var caller_id_number {caller}"))
+            .skip(2)
+            .take_while(|l| !l.starts_with("> "))
+            .map(String::as_str)
+            .collect()
+    };
+    let tripped = call_of("017012340003");
+    for want in [
+        "SET callscreen_verdict=block",
+        "SET callscreen_reason=limit",
+        "SET callscreen_limit=pools",
+        "SET callscreen_limit_key=1701234",
+        "SET callscreen_limit_state=tripped",
+        "SET callscreen_limit_threshold=distinct 3/1h",
+        "SET callscreen_limit_count=4",
+        "SET callscreen_limit_counters=distinct 4/3 per 1h",
+        "SET callscreen_penalty_offence=1",
+        "SET callscreen_reply=busy",
+        "HANGUP USER_BUSY",
+    ] {
+        assert!(
+            tripped.contains(&want),
+            "missing {want:?} in:\n{}",
+            r.text()
+        );
+    }
+    assert!(
+        tripped
+            .iter()
+            .any(|l| l.starts_with("SET callscreen_penalty_until=20")),
+        "{}",
+        r.text()
+    );
+    // A caller from another prefix still gets through.
+    let other = call_of("017055550000");
+    assert!(
+        other.contains(&"SET callscreen_verdict=allow"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        !other.iter().any(|l| l.starts_with("HANGUP")),
+        "{}",
+        r.text()
+    );
+    let list = r.after("api penalty list");
+    assert_eq!(list[0], "API| +OK 1 key in the penalty box", "{}", r.text());
+    assert!(
+        list[1].starts_with("API| pools 1701234 until 20") && list[1].ends_with(" offence 1"),
+        "{}",
+        r.text()
+    );
+    let status = r.after("api status");
+    assert!(status.contains(&"API| limits: 2"), "{}", r.text());
+    assert!(
+        status.iter().any(|l| l
+            .starts_with("API| limit pools (caller_prefix 7 digits): 2 keys of 100000 max")
+            && l.contains("1 in penalty box, 1 trips")),
+        "{}",
+        r.text()
+    );
+    assert!(
+        status.contains(&"API| calls refused by limits: 1 (shadow limits: 0)"),
+        "{}",
+        r.text()
+    );
+    let check = r.after("api check 017012349999");
+    assert_eq!(check[0], "API| +OK block");
+    assert!(
+        check
+            .iter()
+            .any(|l| l.starts_with("API| limit: pools key 1701234 penalty")),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        r.after("api penalty clear 1701299")[0],
+        "API| -ERR no key 1701299 in the penalty box"
+    );
+    // After shutdown and load again, restored from the state file.
+    assert!(
+        r.lines
+            .iter()
+            .any(|l| l.contains("mod_callscreen: limit state in")
+                && !l.contains("(0 keys restored)")),
+        "{}",
+        r.text()
+    );
+    let lists: Vec<usize> = r
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| *l == "> api penalty list")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(lists.len(), 3);
+    assert_eq!(r.lines[lists[1] + 1], "API| +OK 1 key in the penalty box");
+    r.assert_has("API| +OK lifted 1 penalty of 1701234");
+    assert_eq!(r.lines[lists[2] + 1], "API| +OK 0 keys in the penalty box");
+}
+
+#[test]
+fn penalty_commands_with_bad_arguments_answer_err_with_usage() {
+    let conf = ConfDir::new("penalty-usage", POOL_CONFIG);
+    let r = run(&format!(
+        "{}api penalty\napi penalty frob x\n",
+        conf.preamble()
+    ));
+    let bad = r.after("api penalty");
+    assert_eq!(
+        bad[0],
+        "API| -ERR penalty takes list [<limit>] or clear <key>|all"
+    );
+    assert!(bad[1].starts_with("API| usage: callscreen"));
+    assert_eq!(
+        r.after("api penalty frob x")[0],
+        "API| -ERR penalty takes list [<limit>] or clear <key>|all"
     );
 }

@@ -90,6 +90,10 @@ pub(super) fn execute(service: &Service, inner: &ApiCommand) -> String {
         }
         ApiCommand::Report(args) => super::stats::report_as(service, args, Some(Format::Json)),
         ApiCommand::Json(_) => Answer::err("json is given once, before the command").json(),
+        ApiCommand::PenaltyList { .. } | ApiCommand::PenaltyClear { .. } => Answer::err(
+            "penalty has no JSON form; use `callscreen json list penalty` for the penalty box",
+        )
+        .json(),
     }
 }
 

@@ -20,6 +20,8 @@ pub(super) struct ParseContext {
     pub(super) notes: Vec<String>,
     /// Directory of the YAML file: list files are found relative to it.
     pub(super) base_dir: std::path::PathBuf,
+    /// Limit names seen so far (each unique).
+    pub(super) limit_names: BTreeSet<String>,
 }
 
 thread_local! {

@@ -20,7 +20,9 @@ use crate::schedule::Schedule;
 
 mod audio;
 mod context;
+pub mod duration;
 mod fields;
+pub mod limits;
 mod lists;
 mod operations;
 mod profiles;
@@ -210,6 +212,10 @@ pub struct Config {
     pub notes: Vec<String>,
     /// Named profiles besides the top-level rules (which are profile `default`).
     pub profiles: Vec<Profile>,
+    /// Rate limits and pool detection, in order.
+    pub limits: Vec<limits::Limit>,
+    /// Settings shared by all limits.
+    pub limiter: limits::LimiterSettings,
 }
 
 impl Config {
@@ -262,6 +268,7 @@ impl Config {
             load: options.clone(),
             notes: Vec::new(),
             base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            limit_names: BTreeSet::new(),
         };
         lists::take_file_error();
         let (file, context) = with_context(context, || {
@@ -382,6 +389,10 @@ struct FileSpec {
     watch: Option<operations::WatchSpec>,
     #[serde(default)]
     profiles: Ordered<ProfileName, ProfileSpec>,
+    #[serde(default)]
+    limits: Vec<limits::LimitSpec>,
+    #[serde(default)]
+    limiter: limits::LimiterSpec,
 }
 
 #[derive(Deserialize)]
@@ -482,6 +493,8 @@ impl FileSpec {
                 )
             })
             .collect();
+        let limiter = self.limiter.resolve();
+        let limits = limits::resolve(self.limits, &limiter, list_index, reply_index);
         Ok(Config {
             path,
             numbering,
@@ -494,6 +507,8 @@ impl FileSpec {
             reply_by_reason,
             notes: Vec::new(),
             profiles,
+            limits,
+            limiter,
         })
     }
 }

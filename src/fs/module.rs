@@ -40,11 +40,11 @@ pub fn service() -> Option<Arc<Service>> {
 const MODULE_NAME: &[u8] = b"mod_callscreen\0";
 const APP_NAME: &[u8] = b"callscreen\0";
 const APP_SHORT: &[u8] = b"Screen an inbound call against the callscreen rules\0";
-const APP_LONG: &[u8] = b"Decides whether the caller gets through. Sets callscreen_verdict, callscreen_rule, callscreen_reason, callscreen_reply and callscreen_caller; a blocked caller gets the rule's reply (reject with a cause, busy tone, SIT tones, message, ringout, transfer/voicemail, or a press-a-digit challenge that lets a person through); an allowed call continues untouched. With 'advise' only the variables are set.\0";
+const APP_LONG: &[u8] = b"Decides whether the caller gets through. Sets callscreen_verdict, callscreen_rule, callscreen_reason, callscreen_reply and callscreen_caller (and callscreen_limit, callscreen_limit_key, callscreen_limit_counters... when a rate limit refused the call); a blocked caller gets the rule's reply (reject with a cause, busy tone, SIT tones, message, ringout, transfer/voicemail, or a press-a-digit challenge that lets a person through); an allowed call continues untouched. With 'advise' only the variables are set.\0";
 const APP_SYNTAX: &[u8] = b"[advise] [profile=NAME]\0";
 const API_DESC: &[u8] =
     b"callscreen: status, reload, check, block/allow at runtime, list, stats, metrics, report\0";
-const API_SYNTAX: &[u8] = b"[json] status | reload | check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]\0";
+const API_SYNTAX: &[u8] = b"[json] status | reload | check [--profile NAME] [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>] | block|allow <pattern> [<ttl>] [<note>] | unblock|unallow <pattern> | list [block|allow|penalty] [<filter>] | penalty list [<limit>] | penalty clear <key>|all | stats [reset] | metrics | report [--since <date|7d>] [--caller <pattern>] [--format text|csv|json]\0";
 
 fn c(text: &'static [u8]) -> *const c_char {
     text.as_ptr().cast()
@@ -138,6 +138,28 @@ unsafe extern "C" fn callscreen_load(
             load: LoadOptions::with_globals(Arc::new(host::global_variable)),
         };
         let (service, result) = Service::start_with(&path, options);
+        match (service.state_file(), service.restored()) {
+            (Some(file), Ok(keys)) => log(
+                None,
+                Level::Info,
+                format_args!(
+                    "mod_callscreen: limit state in {} ({keys} keys restored)",
+                    file.display()
+                ),
+            ),
+            (Some(_), Err(err)) => log(
+                None,
+                Level::Warning,
+                format_args!("mod_callscreen: limit state not restored: {err}"),
+            ),
+            (None, _) => log(
+                None,
+                Level::Warning,
+                format_args!(
+                    "mod_callscreen: no state directory (state.dir in the YAML, or $${{db_dir}}): limit counters and penalties are kept in memory only"
+                ),
+            ),
+        }
         match result {
             Ok(s) => {
                 log(

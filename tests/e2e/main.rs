@@ -468,3 +468,113 @@ fn a_per_destination_profile_and_channel_variables_decide_real_calls() {
     let out = fs.fs_cli("callscreen check --profile courier-line --var sip_verstat=TN-Validation-Passed 017012345678 9000");
     assert!(out.contains("profile: courier-line (requested)\n"), "{out}");
 }
+
+const POOL_CONFIG: &str = r#"
+numbering:
+  country_code: "86"
+replies:
+  vacant: { kind: reject, cause: UNALLOCATED_NUMBER }
+limits:
+  - name: pools
+    key: caller_prefix
+    digits: 7
+    distinct: 4/1h
+    penalty: 1h
+    reply: vacant
+"#;
+
+/// 9002: advise mode, recording what the limiter said.
+const LIMIT_EXTENSIONS: &str = r#"
+      <extension name="limit-advised">
+        <condition field="destination_number" expression="^9002$">
+          <action application="callscreen" data="advise"/>
+          <action application="hash" data="insert/e2e/${caller_id_number}/limit-${callscreen_limit}-${callscreen_limit_key}-${callscreen_limit_state}"/>
+          <action application="answer"/>
+          <action application="sleep" data="200"/>
+          <action application="hangup"/>
+        </condition>
+      </extension>
+"#;
+
+#[test]
+fn a_rotating_pool_is_let_through_until_it_trips_and_its_penalty_survives_restarts() {
+    let Some(install) = install_or_skip(
+        "a_rotating_pool_is_let_through_until_it_trips_and_its_penalty_survives_restarts",
+    ) else {
+        return;
+    };
+    let extensions = format!("{EXTENSIONS}{LIMIT_EXTENSIONS}");
+    let mut fs = FreeSwitch::start(&install, "pool", POOL_CONFIG, &extensions);
+    load(&fs);
+
+    // Four numbers of one 7-digit block get through…
+    for i in 0..4 {
+        let caller = format!("0170123400{i:02}");
+        let out = call(&fs, &caller, "9000");
+        assert!(
+            out.starts_with("+OK"),
+            "{caller}: {out}\n{}",
+            fs.log_tail(30)
+        );
+        assert_eq!(reached(&fs, &caller), "reached-allow-default");
+    }
+    // …the fifth is the pool showing itself: hung up with the limit's reply.
+    let out = call(&fs, "017012340004", "9000");
+    assert!(
+        out.starts_with("-ERR UNALLOCATED_NUMBER"),
+        "fifth number of the pool: {out}\n{}",
+        fs.log_tail(30)
+    );
+    assert_eq!(reached(&fs, "017012340004"), "");
+    // The whole block is in the penalty box now, numbers seen before included,
+    // while another block keeps getting through.
+    assert!(call(&fs, "017012340000", "9000").starts_with("-ERR UNALLOCATED_NUMBER"));
+    for i in [0, 1, 2, 0, 1] {
+        let caller = format!("0170555500{i:02}");
+        assert!(call(&fs, &caller, "9000").starts_with("+OK"), "{caller}");
+    }
+    // The variables say which limit, key and state.
+    let out = call(&fs, "017012340009", "9002");
+    assert!(out.starts_with("+OK"), "{out}\n{}", fs.log_tail(30));
+    assert_eq!(reached(&fs, "017012340009"), "limit-pools-1701234-penalty");
+    let log = fs.log();
+    assert!(
+        log.contains("callscreen: block caller 017012340004 (+8617012340004) to 9000: rule default, reason limit, limit pools key 1701234 tripped (distinct 5/4 per 1h)"),
+        "{}",
+        fs.log_tail(30)
+    );
+    let out = fs.fs_cli("callscreen penalty list");
+    assert!(
+        out.starts_with("+OK 1 key in the penalty box\npools 1701234 until "),
+        "{out}"
+    );
+    let out = fs.fs_cli("callscreen status");
+    assert!(out.contains("calls refused by limits: 3 "), "{out}");
+
+    // A crash: the penalty was written when it began, so it is still there.
+    let state = fs.dir.join("db/callscreen/callscreen-limits.state");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !state.exists() {
+        assert!(std::time::Instant::now() < deadline, "no state file");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    fs.kill_and_restart();
+    load(&fs);
+    assert!(
+        call(&fs, "017012340011", "9000").starts_with("-ERR UNALLOCATED_NUMBER"),
+        "after a crash\n{}",
+        fs.log_tail(30)
+    );
+    // A clean restart too.
+    fs.restart();
+    load(&fs);
+    assert!(call(&fs, "017012340012", "9000").starts_with("-ERR UNALLOCATED_NUMBER"));
+    assert!(call(&fs, "017055550099", "9000").starts_with("+OK"));
+    let out = fs.fs_cli("callscreen penalty list");
+    assert!(out.contains("pools 1701234 until "), "{out}");
+
+    // Lifting it lets the block through again.
+    let out = fs.fs_cli("callscreen penalty clear 1701234");
+    assert!(out.starts_with("+OK lifted 1 penalty of 1701234"), "{out}");
+    assert!(call(&fs, "017012340013", "9000").starts_with("+OK"));
+}
