@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use crate::config::{Action, ReplyKind};
 use crate::engine::CallFacts;
+use crate::screen_call::screen_call;
 use crate::service::Service;
 
 /// Channel variable holding `allow`, `block` or `error`.
@@ -74,7 +75,7 @@ pub fn plan_call(
             ),
         };
     };
-    let verdict = engine.screen(facts, now);
+    let verdict = screen_call(&engine, facts, now);
     service.record(&verdict);
 
     let mut variables = vec![
