@@ -90,18 +90,18 @@ impl Progress {
                 let width = 30;
                 let filled = (done * width as f64) as usize;
                 format!(
-                    "\r[{}{}] {:>3.0}%  {} calls  {:.0} calls/s ",
+                    "\r[{}{}] {:>3.0}%  {} calls  {} calls/s ",
                     "#".repeat(filled),
                     "-".repeat(width - filled),
                     done * 100.0,
                     crate::report::text::thousands(calls),
-                    rate
+                    crate::report::text::thousands(rate as u64)
                 )
             }
             _ => format!(
-                "\r{} calls  {:.0} calls/s ",
+                "\r{} calls  {} calls/s ",
                 crate::report::text::thousands(calls),
-                rate
+                crate::report::text::thousands(rate as u64)
             ),
         };
         let mut err = std::io::stderr().lock();
