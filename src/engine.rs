@@ -169,6 +169,18 @@ impl Engine {
         Engine::build(config, runtime, store, Prng::seed_from_time())
     }
 
+    /// As [`Engine::with_state`], with the random reply picks following
+    /// `seed` when one is given (a module started to match a replay).
+    pub fn with_state_and_seed(
+        config: Config,
+        runtime: Arc<RuntimeLists>,
+        store: &LimitStore,
+        seed: Option<u64>,
+    ) -> Engine {
+        let seed = seed.unwrap_or_else(Prng::seed_from_time);
+        Engine::build(config, runtime, store, seed)
+    }
+
     /// Compiles a validated config whose random reply picks follow `seed`
     /// (reproducible, for tests and replays).
     pub fn with_seed(config: Config, seed: u64) -> Engine {

@@ -66,6 +66,9 @@ pub struct StartOptions {
     pub events: Option<Arc<dyn EventSink>>,
     /// How audio paths in the config are expanded and checked.
     pub load: LoadOptions,
+    /// Seed of the random reply picks (`None`: from the clock); a replay uses
+    /// [`crate::replay::REPLAY_SEED`], and a service started with it picks alike.
+    pub reply_seed: Option<u64>,
 }
 
 impl std::fmt::Debug for StartOptions {

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use crate::config::{Action, ReplyKind};
 use crate::engine::CallFacts;
 use crate::replies::steps::{steps_for, ChallengeStep, HostStep, VAR_CHALLENGE};
+use crate::screen_call::screen_call;
 use crate::service::Service;
 
 /// Channel variable holding `allow`, `block` or `error`.
@@ -119,7 +120,7 @@ pub fn plan_call(
         ..*facts
     };
     let started = std::time::Instant::now();
-    let mut verdict = engine.screen(facts, now);
+    let mut verdict = screen_call(&engine, facts, now);
     let took = started.elapsed();
     // A caller who passed a challenge lately is let through.
     let remembered = match (verdict.action, verdict.caller.number()) {

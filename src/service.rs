@@ -81,6 +81,7 @@ struct Current {
 pub struct Service {
     config_path: PathBuf,
     load_options: LoadOptions,
+    reply_seed: Option<u64>,
     started_at: SystemTime,
     current: RwLock<Current>,
     /// Counters.
@@ -118,6 +119,7 @@ impl Service {
         let mut service = Service {
             config_path: path.to_path_buf(),
             load_options: options.load.clone(),
+            reply_seed: options.reply_seed,
             started_at: SystemTime::now(),
             current: RwLock::new(Current {
                 engine: None,
@@ -327,10 +329,11 @@ impl Service {
             Ok(config) => {
                 self.save_interval
                     .store(config.limiter.save_interval.0.max(1), Ordering::Relaxed);
-                let engine = Arc::new(Engine::with_state(
+                let engine = Arc::new(Engine::with_state_and_seed(
                     config,
                     self.ops.runtime.clone(),
                     &self.limits,
+                    self.reply_seed,
                 ));
                 let summary = LoadSummary::of(&engine);
                 let mut current = self.write();

@@ -1,7 +1,9 @@
 #!/bin/sh
 # The main job on a fresh machine (make demo): the shipped config, validated
 # and screening sample callers, first with the offline CLI, then through the
-# built module itself, loaded by the stand-in core of the host tests.
+# built module itself, loaded by the stand-in core of the host tests; then
+# four weeks of sample calls replayed against it, and a candidate config
+# compared with it on those calls.
 set -eu
 CLI=$1
 MODULE=$2
@@ -40,4 +42,14 @@ cc -std=gnu11 -O1 -rdynamic -Iinclude -o $FAKE tests/host/fakeswitch.c -ldl
 } | $FAKE | grep -E '^(> call|> load|> api|SET callscreen_(verdict|rule|reply)|EXEC|HANGUP|RETURNED|STATUS|API\||REGISTERED|LOG (CRIT|NOTICE|INFO))' \
   | sed -e 's/^LOG [A-Z]* [^ ]* fmt=[^ ]* text=/  log: /' -e 's/^/  /'
 echo
+
+HISTORY=conf/samples/history.csv
+echo "== the offline twin: four weeks of past calls ($HISTORY) replayed against $CONF"
+$CLI replay --config $CONF $HISTORY --out target/demo-verdicts.csv --html target/demo-report.html \
+  | sed 's/^/  /'
+echo
+echo "== what a candidate config would change on the same calls (callscreen diff)"
+$CLI diff --config $CONF --config conf/samples/candidate.yaml $HISTORY --list 3 | sed 's/^/  /'
+echo
+echo "Open target/demo-report.html in a browser for the charts (it loads nothing from the network)."
 echo "Install into FreeSWITCH with 'make install', then in fs_cli: load mod_callscreen"

@@ -1,21 +1,52 @@
-//! `callscreen`: the offline twin of mod_callscreen. Validates a config and
-//! checks numbers against it with the very engine the module runs.
+//! `callscreen`: the offline twin of mod_callscreen. Validates a config,
+//! checks numbers against it, replays past calls, compares two configs on
+//! them, and reports on the module's evidence ledger, with the very engine
+//! the module runs.
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mod_callscreen::check_args::CheckRequest;
 use mod_callscreen::commands;
 use mod_callscreen::config::{Config, LoadOptions};
 use mod_callscreen::engine::Engine;
+use mod_callscreen::history::{order::DEFAULT_WINDOW, Format, ReadOptions};
+use mod_callscreen::numbers::NumberPlan;
+use mod_callscreen::replay::{
+    self, diff::Change, open_history, InputOptions, Progress, SummaryOptions, Twin, VerdictWriter,
+};
 use mod_callscreen::report;
+use mod_callscreen::summary::{self, ledger::read_ledger, text::thousands, PrefixRule, Summary};
+use mod_callscreen::timefmt::{parse_offset, rfc3339_at};
 
 const USAGE: &str = "usage:
   callscreen validate [--global NAME=VALUE]... <config.yaml>
   callscreen check --config <config.yaml> [--global NAME=VALUE]... [--profile NAME]
                    [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>]
+  callscreen replay --config <config.yaml> [options] <calls.csv|calls.jsonl|->
+      --out <file>          one verdict per call (.csv, or .jsonl in the ledger's keys)
+      --html <file>         the summary as one self-contained HTML page with charts
+  callscreen diff --config <old.yaml> --config <new.yaml> [options] <calls>
+      --list <n>            changed calls to list (default 20)
+      --out <file>          every changed call (.csv or .jsonl)
+  callscreen report [options] <ledger.jsonl|->
+      --html <file>         the summary as one self-contained HTML page with charts
+      --config <file>       numbering plan for lines without caller_normalised
   callscreen report --ledger <dir> [--since <date|7d>] [--caller <number|prefix*>] [--format text|csv|json]
-
+                            the complaint table of `callscreen report` in fs_cli, per
+                            caller, number block and destination, from a ledger directory
+options of replay and diff:
+  --format csv|jsonl      the history's format (default: by file name, else by content)
+  --window <calls>        sort within this many calls (default 10000; 0: must be sorted)
+  --assume-offset <+HH:MM>  zone of times written without one (default UTC)
+  --quiet                 no progress bar (it is drawn only on a terminal anyway)
+options of replay and report:
+  --utc-offset <+HH:MM>   count hours and days at this offset (default: the input's own)
+  --prefix-digits <n>     a prefix is the first n digits in E.164
+                          (default: the number without its last 4 digits)
   --global NAME=VALUE  the value of a FreeSWITCH global variable $${NAME} used in
                        audio paths (e.g. --global sounds_dir=/usr/share/freeswitch/sounds),
                        so that those files are checked too; paths using variables
@@ -29,7 +60,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(output) => {
-            print!("{output}");
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(output.as_bytes());
+            let _ = out.flush();
             ExitCode::SUCCESS
         }
         Err(message) => {
@@ -87,7 +120,10 @@ fn run(args: &[String]) -> Result<String, String> {
             let engine = Engine::new(load(path)?);
             Ok(commands::check_request(&engine, &request))
         }
-        ["report", rest @ ..] => report(rest),
+        ["report", rest @ ..] if rest.contains(&"--ledger") => report(rest),
+        ["replay", rest @ ..] => replay_command(&Options::parse(rest)?),
+        ["diff", rest @ ..] => diff_command(&Options::parse(rest)?),
+        ["report", rest @ ..] => report_command(&Options::parse(rest)?),
         ["help" | "--help" | "-h"] => Ok(format!("{USAGE}\n")),
         _ => Err(USAGE.to_string()),
     }
@@ -130,4 +166,416 @@ fn config_option<'a>(words: &[&'a str]) -> Result<(&'a str, Vec<&'a str>), Strin
     let mut rest = words.to_vec();
     rest.drain(at..=at + 1);
     Ok((path, rest))
+}
+
+/// The engine of a replay or diff side: reproducible reply picks.
+fn load_engine(path: &str) -> Result<Engine, String> {
+    let config = Config::load(&PathBuf::from(path)).map_err(|e| e.to_string())?;
+    Ok(Engine::with_seed(
+        config,
+        mod_callscreen::replay::REPLAY_SEED,
+    ))
+}
+
+/// The options of replay, diff and report.
+#[derive(Default)]
+struct Options {
+    configs: Vec<String>,
+    input: Option<String>,
+    out: Option<String>,
+    html: Option<String>,
+    format: Option<Format>,
+    window: Option<usize>,
+    assume_offset: Option<i32>,
+    utc_offset: Option<i32>,
+    prefix_digits: Option<usize>,
+    list: Option<usize>,
+    quiet: bool,
+}
+
+impl Options {
+    fn parse(words: &[&str]) -> Result<Options, String> {
+        let mut o = Options::default();
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i];
+            let mut value = |name: &str| -> Result<&str, String> {
+                i += 1;
+                words
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+            };
+            let number = |name: &str, v: &str| -> Result<usize, String> {
+                v.parse()
+                    .map_err(|_| format!("{name}: {v:?} is not a whole number"))
+            };
+            let offset = |name: &str, v: &str| -> Result<i32, String> {
+                parse_offset(v).ok_or_else(|| format!("{name}: {v:?} is not an offset like +08:00"))
+            };
+            match word {
+                "--config" => o.configs.push(value(word)?.to_string()),
+                "--out" => o.out = Some(value(word)?.to_string()),
+                "--html" => o.html = Some(value(word)?.to_string()),
+                "--format" => {
+                    let v = value(word)?;
+                    o.format = Some(
+                        Format::parse(v)
+                            .ok_or_else(|| format!("--format: {v:?} is not csv or jsonl"))?,
+                    );
+                }
+                "--window" => o.window = Some(number(word, value(word)?)?),
+                "--list" => o.list = Some(number(word, value(word)?)?),
+                "--prefix-digits" => o.prefix_digits = Some(number(word, value(word)?)?),
+                "--assume-offset" => o.assume_offset = Some(offset(word, value(word)?)?),
+                "--utc-offset" => o.utc_offset = Some(offset(word, value(word)?)?),
+                "--quiet" | "-q" => o.quiet = true,
+                w if w.starts_with("--") => return Err(format!("unknown option {w}\n{USAGE}")),
+                w => {
+                    if o.input.replace(w.to_string()).is_some() {
+                        return Err(format!("one input file only\n{USAGE}"));
+                    }
+                }
+            }
+            i += 1;
+        }
+        Ok(o)
+    }
+
+    fn input(&self) -> Result<&str, String> {
+        self.input
+            .as_deref()
+            .ok_or_else(|| format!("no input file given\n{USAGE}"))
+    }
+
+    fn input_options(&self) -> InputOptions {
+        InputOptions {
+            format: self.format,
+            read: ReadOptions {
+                assumed_offset: self.assume_offset.unwrap_or(0),
+            },
+            window: self.window.unwrap_or(DEFAULT_WINDOW),
+        }
+    }
+
+    fn prefix_rule(&self) -> PrefixRule {
+        match self.prefix_digits {
+            Some(n) => PrefixRule::Keep(n),
+            None => PrefixRule::default(),
+        }
+    }
+
+    fn progress(&self, input: &replay::HistoryInput) -> Progress {
+        Progress::new(
+            !self.quiet && replay::progress::stderr_is_terminal(),
+            input.size,
+            input.bytes_read.clone(),
+        )
+    }
+}
+
+fn out_format(path: &str) -> Format {
+    Format::from_name(path).unwrap_or(Format::Csv)
+}
+
+fn create(path: &str) -> Result<BufWriter<File>, String> {
+    File::create(path)
+        .map(|f| BufWriter::with_capacity(256 * 1024, f))
+        .map_err(|e| format!("{path}: cannot create: {e}"))
+}
+
+fn write_html(path: &str, summary: &Summary, title: &str, notes: &[String]) -> Result<(), String> {
+    let page = summary::html::render(summary, title, notes);
+    std::fs::write(path, page).map_err(|e| format!("{path}: cannot write: {e}"))
+}
+
+fn replay_command(o: &Options) -> Result<String, String> {
+    let [config] = o.configs.as_slice() else {
+        return Err(format!("replay takes one --config\n{USAGE}"));
+    };
+    let mut twin = Twin::new(load_engine(config)?);
+    let path = o.input()?;
+    let mut input = open_history(path, o.input_options()).map_err(|e| e.to_string())?;
+    let mut progress = o.progress(&input);
+    let options = SummaryOptions {
+        prefix_rule: o.prefix_rule(),
+        offset: o.utc_offset,
+    };
+    let assumed = o.assume_offset.unwrap_or(0);
+    let report = match &o.out {
+        Some(out) => {
+            let mut writer = VerdictWriter::new(create(out)?, out_format(out))
+                .map_err(|e| format!("{out}: {e}"))?;
+            let r = replay::replay(
+                &mut twin,
+                &mut input.calls,
+                options,
+                assumed,
+                Some(&mut writer),
+                &mut progress,
+            );
+            writer.finish().map_err(|e| format!("{out}: {e}"))?;
+            r
+        }
+        None => replay::replay::<std::io::Sink>(
+            &mut twin,
+            &mut input.calls,
+            options,
+            assumed,
+            None,
+            &mut progress,
+        ),
+    }
+    .map_err(|e| e.to_string())?;
+
+    let mut text = format!("replay of {path} against {config}\n");
+    text.push_str(&summary::text::render(&report.summary));
+    if report.reordered > 0 {
+        let _ = writeln!(
+            text,
+            "note: {} calls were out of time order in the file; they were replayed in time order \
+             (reorder window {} calls)",
+            thousands(report.reordered),
+            thousands(o.input_options().window as u64)
+        );
+    }
+    let _ = writeln!(
+        text,
+        "throughput: {} calls in {:.3} s: {} calls/s (reading, screening, counting{}; one thread)",
+        thousands(report.summary.calls),
+        report.elapsed.as_secs_f64(),
+        thousands(report.calls_per_second() as u64),
+        if o.out.is_some() { ", writing" } else { "" }
+    );
+    if let Some(out) = &o.out {
+        let _ = writeln!(text, "verdicts written to {out}");
+    }
+    if let Some(html) = &o.html {
+        write_html(
+            html,
+            &report.summary,
+            "callscreen replay",
+            &[format!("Replay of {path} against {config}.")],
+        )?;
+        let _ = writeln!(text, "HTML report written to {html}");
+    }
+    Ok(text)
+}
+
+fn change_line(format: Format, c: &Change, offset: Option<i32>) -> String {
+    use mod_callscreen::replay::out::{csv_field, json_string};
+    let time = rfc3339_at(c.time, offset.or(c.offset).unwrap_or(0));
+    let line = c.line.to_string();
+    let values: [(&str, &str); 12] = [
+        ("line", &line),
+        ("time", &time),
+        ("caller_number", &c.caller),
+        ("destination", &c.destination),
+        ("old_verdict", &c.old.verdict),
+        ("old_rule", &c.old.rule),
+        ("old_reason", &c.old.reason),
+        ("old_reply", &c.old.reply),
+        ("new_verdict", &c.new.verdict),
+        ("new_rule", &c.new.rule),
+        ("new_reason", &c.new.reason),
+        ("new_reply", &c.new.reply),
+    ];
+    let mut s = String::new();
+    match format {
+        Format::Csv => {
+            for (i, (_, v)) in values.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                csv_field(&mut s, v);
+            }
+        }
+        Format::JsonLines => {
+            s.push('{');
+            for (i, (k, v)) in values.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                json_string(&mut s, k);
+                s.push(':');
+                if *k == "line" {
+                    s.push_str(v);
+                } else {
+                    json_string(&mut s, v);
+                }
+            }
+            s.push('}');
+        }
+    }
+    s.push('\n');
+    s
+}
+
+fn diff_command(o: &Options) -> Result<String, String> {
+    let [old_path, new_path] = o.configs.as_slice() else {
+        return Err(format!(
+            "diff takes two --config: the old, then the new\n{USAGE}"
+        ));
+    };
+    let mut old = Twin::new(load_engine(old_path)?);
+    let mut new = Twin::new(load_engine(new_path)?);
+    let path = o.input()?;
+    let mut input = open_history(path, o.input_options()).map_err(|e| e.to_string())?;
+    let mut progress = o.progress(&input);
+    // Times as the history wrote them, unless told.
+    let offset = o.utc_offset;
+    let mut out = match &o.out {
+        Some(p) => {
+            let mut w = create(p)?;
+            if out_format(p) == Format::Csv {
+                writeln!(w, "line,time,caller_number,destination,old_verdict,old_rule,old_reason,old_reply,new_verdict,new_rule,new_reason,new_reply")
+                    .map_err(|e| format!("{p}: {e}"))?;
+            }
+            Some((w, out_format(p)))
+        }
+        None => None,
+    };
+    let d = replay::diff(
+        &mut old,
+        &mut new,
+        &mut input.calls,
+        o.list.unwrap_or(20),
+        &mut progress,
+        |c| match &mut out {
+            Some((w, f)) => w.write_all(change_line(*f, c, offset).as_bytes()),
+            None => Ok(()),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    if let (Some((mut w, _)), Some(p)) = (out, &o.out) {
+        w.flush().map_err(|e| format!("{p}: {e}"))?;
+    }
+
+    let mut text = format!("diff of {path}: old {old_path}, new {new_path}\n");
+    let pct = if d.calls == 0 {
+        0.0
+    } else {
+        d.changed as f64 * 100.0 / d.calls as f64
+    };
+    let _ = writeln!(
+        text,
+        "calls: {}; verdict changed: {} ({pct:.1}%)",
+        thousands(d.calls),
+        thousands(d.changed)
+    );
+    let _ = writeln!(text, "changes (old verdict (rule) -> new verdict (rule)):");
+    if d.transitions.total() == 0 {
+        let _ = writeln!(text, "  (no call changes verdict)");
+    }
+    for (k, n) in d.transitions.sorted() {
+        let _ = writeln!(text, "  {k:<56} {:>10}", thousands(n));
+    }
+    let _ = writeln!(text, "same verdict, another rule or reply:");
+    if d.same_verdict_other_rule.total() == 0 {
+        let _ = writeln!(text, "  (none)");
+    }
+    for (k, n) in d.same_verdict_other_rule.sorted() {
+        let _ = writeln!(text, "  {k:<56} {:>10}", thousands(n));
+    }
+    if !d.listed.is_empty() {
+        let _ = writeln!(
+            text,
+            "changed calls{}:",
+            if d.changed > d.listed.len() as u64 {
+                format!(" (first {} of {})", d.listed.len(), thousands(d.changed))
+            } else {
+                String::new()
+            }
+        );
+    }
+    for c in &d.listed {
+        let side = |s: &replay::diff::Side| {
+            if s.reply.is_empty() {
+                format!("{} ({}, {})", s.verdict, s.rule, s.reason)
+            } else {
+                format!(
+                    "{} ({}, {}, reply {})",
+                    s.verdict, s.rule, s.reason, s.reply
+                )
+            }
+        };
+        let _ = writeln!(
+            text,
+            "  line {:<7} {} {} -> {}: {}  =>  {}",
+            c.line,
+            rfc3339_at(c.time, offset.or(c.offset).unwrap_or(0)),
+            c.caller,
+            c.destination,
+            side(&c.old),
+            side(&c.new)
+        );
+    }
+    let _ = writeln!(
+        text,
+        "throughput: {} calls in {:.3} s, each screened twice",
+        thousands(d.calls),
+        d.elapsed.as_secs_f64()
+    );
+    if let Some(p) = &o.out {
+        let _ = writeln!(text, "changed calls written to {p}");
+    }
+    Ok(text)
+}
+
+fn report_command(o: &Options) -> Result<String, String> {
+    let path = o.input()?;
+    let plan = match o.configs.as_slice() {
+        [] => NumberPlan::default(),
+        [c] => {
+            Config::load(Path::new(c))
+                .map_err(|e| e.to_string())?
+                .numbering
+        }
+        _ => return Err(format!("report takes at most one --config\n{USAGE}")),
+    };
+    let reader: Box<dyn std::io::BufRead> = if path == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            File::open(path).map_err(|e| format!("{path}: {e}"))?,
+        ))
+    };
+    let mut summary: Option<Summary> = None;
+    let stats = read_ledger(reader, &plan, |outcome, written_offset| {
+        summary
+            .get_or_insert_with(|| {
+                // Hours and days in the ledger's own zone unless told.
+                let offset = o.utc_offset.or(written_offset).unwrap_or(0);
+                Summary::new(o.prefix_rule(), offset)
+            })
+            .add(outcome)
+    })
+    .map_err(|e| format!("{path}: {e}"))?;
+    let summary = summary.unwrap_or_else(|| Summary::new(o.prefix_rule(), 0));
+    let mut text = format!("report of {path}\n");
+    text.push_str(&summary::text::render(&summary));
+    if stats.skipped_count > 0 {
+        let _ = writeln!(
+            text,
+            "skipped {} unreadable lines:",
+            thousands(stats.skipped_count)
+        );
+        for s in &stats.skipped {
+            let _ = writeln!(text, "  {path}:{}: {}", s.line, s.message);
+        }
+        if stats.skipped_count > stats.skipped.len() as u64 {
+            let _ = writeln!(text, "  …");
+        }
+    }
+    if let Some(html) = &o.html {
+        write_html(
+            html,
+            &summary,
+            "callscreen report",
+            &[format!("Evidence ledger {path}.")],
+        )?;
+        let _ = writeln!(text, "HTML report written to {html}");
+    }
+    Ok(text)
 }

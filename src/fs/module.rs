@@ -136,6 +136,7 @@ unsafe extern "C" fn callscreen_load(
             // $${name} in audio paths: FreeSWITCH's own global variables, read
             // at load and at every reload.
             load: LoadOptions::with_globals(Arc::new(host::global_variable)),
+            reply_seed: None,
         };
         let (service, result) = Service::start_with(&path, options);
         match (service.state_file(), service.restored()) {

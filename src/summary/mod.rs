@@ -1,0 +1,407 @@
+//! Summaries of screened calls, for a replay (`callscreen replay`) and for
+//! the module's evidence ledger (`callscreen report`) alike: calls by
+//! verdict, reason, rule, limit and reply, the most blocked prefixes and
+//! callers, the allowed calls a shadow rule would have blocked, and blocked
+//! calls over time for the charts. Memory is bounded: counts by name are as
+//! many as the config has names, heavy hitters are kept in a [`TopK`], and
+//! time buckets are one per hour of the period.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use crate::numbers::{Caller, E164};
+use crate::timefmt::epoch_seconds;
+
+pub mod html;
+pub mod ledger;
+pub mod text;
+pub mod topk;
+
+pub use topk::{Ranked, TopK};
+
+/// One screened call as the summaries see it, whether replayed or read
+/// from the ledger.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome<'a> {
+    /// When the call arrived.
+    pub time: SystemTime,
+    /// The caller, normalised.
+    pub caller: Caller,
+    /// The caller ID as received.
+    pub caller_number: &'a str,
+    /// The number called.
+    pub destination: &'a str,
+    /// `allow`, `block` or `error`.
+    pub verdict: &'a str,
+    /// The deciding rule (`default` when none).
+    pub rule: &'a str,
+    /// Why.
+    pub reason: &'a str,
+    /// The reply a blocked caller got; empty when allowed.
+    pub reply: &'a str,
+    /// The rate or pool limit that tripped; empty when none.
+    pub limit: &'a str,
+    /// For an allowed call, the shadow rule that would have blocked it;
+    /// empty when none.
+    pub shadow: &'a str,
+    /// Where the call is in its file (line), for listings.
+    pub line: u64,
+}
+
+/// How a caller number is cut to the prefix the summaries count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrefixRule {
+    /// Drop this many trailing digits (4: the block of 10,000 numbers
+    /// operators allocate and pools rotate through).
+    DropLast(usize),
+    /// Keep this many leading E.164 digits (country code included).
+    Keep(usize),
+}
+
+impl Default for PrefixRule {
+    fn default() -> Self {
+        PrefixRule::DropLast(4)
+    }
+}
+
+impl PrefixRule {
+    /// The prefix of a number, itself as an [`E164`] of fewer digits.
+    pub fn prefix(self, number: E164) -> E164 {
+        let keep = match self {
+            PrefixRule::DropLast(n) => number.len().saturating_sub(n).max(1),
+            PrefixRule::Keep(n) => n.clamp(1, number.len()),
+        };
+        let digits = number.digits();
+        E164::from_digits(&digits.as_str()[..keep]).unwrap_or(number)
+    }
+
+    /// Says how prefixes are cut, for headings.
+    pub fn describe(self) -> String {
+        match self {
+            PrefixRule::DropLast(n) => format!("the number without its last {n} digits"),
+            PrefixRule::Keep(n) => format!("the first {n} digits of the number in E.164"),
+        }
+    }
+}
+
+/// Counts by name, in first-seen order; made for the few names of a config.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    entries: Vec<(String, u64)>,
+    last: usize,
+}
+
+impl Tally {
+    /// Counts one `name`.
+    pub fn add(&mut self, name: &str) {
+        self.add_n(name, 1);
+    }
+
+    /// Counts `n` times `name`.
+    pub fn add_n(&mut self, name: &str, n: u64) {
+        if let Some(e) = self.entries.get_mut(self.last) {
+            if e.0 == name {
+                e.1 += n;
+                return;
+            }
+        }
+        match self.entries.iter().position(|e| e.0 == name) {
+            Some(i) => {
+                self.entries[i].1 += n;
+                self.last = i;
+            }
+            None => {
+                self.entries.push((name.to_string(), n));
+                self.last = self.entries.len() - 1;
+            }
+        }
+    }
+
+    /// The count of `name`.
+    pub fn get(&self, name: &str) -> u64 {
+        self.entries
+            .iter()
+            .find(|e| e.0 == name)
+            .map(|e| e.1)
+            .unwrap_or(0)
+    }
+
+    /// Names and counts, largest first (ties by name).
+    pub fn sorted(&self) -> Vec<(&str, u64)> {
+        let mut v: Vec<(&str, u64)> = self.entries.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v
+    }
+
+    /// Sum of all counts.
+    pub fn total(&self) -> u64 {
+        self.entries.iter().map(|e| e.1).sum()
+    }
+
+    /// Index of `name`, added with a zero count if new (for bucket series).
+    fn index_of(&mut self, name: &str) -> usize {
+        match self.entries.iter().position(|e| e.0 == name) {
+            Some(i) => i,
+            None => {
+                self.entries.push((name.to_string(), 0));
+                self.entries.len() - 1
+            }
+        }
+    }
+
+    /// Names in first-seen order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.0.as_str())
+    }
+}
+
+/// Counts per time bucket, split by series (reasons, limits).
+#[derive(Clone, Debug, Default)]
+pub struct Buckets {
+    /// Series names, in first-seen order.
+    pub series: Tally,
+    /// Bucket start (seconds since 1970, local time) → count per series.
+    pub counts: BTreeMap<i64, Vec<u64>>,
+}
+
+impl Buckets {
+    fn add(&mut self, bucket: i64, series: &str) {
+        let i = self.series.index_of(series);
+        self.series.add(series);
+        let row = self.counts.entry(bucket).or_default();
+        if row.len() <= i {
+            row.resize(i + 1, 0);
+        }
+        row[i] += 1;
+    }
+}
+
+/// An allowed call that a shadow rule would have blocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShadowExample {
+    /// When.
+    pub time: SystemTime,
+    /// The caller as received.
+    pub caller: String,
+    /// The number called.
+    pub destination: String,
+    /// The shadow rule.
+    pub shadow: String,
+    /// The rule that let the call through.
+    pub rule: String,
+    /// Line in the input.
+    pub line: u64,
+}
+
+/// How many shadow examples a summary keeps.
+pub const SHADOW_EXAMPLES: usize = 20;
+
+/// Everything the summaries show, built one call at a time.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Calls seen.
+    pub calls: u64,
+    /// Earliest and latest call time.
+    pub span: Option<(SystemTime, SystemTime)>,
+    /// By verdict (`allow`, `block`, `error`).
+    pub by_verdict: Tally,
+    /// By reason.
+    pub by_reason: Tally,
+    /// By deciding rule.
+    pub by_rule: Tally,
+    /// Blocked calls by limit (only calls a limit decided).
+    pub by_limit: Tally,
+    /// Blocked calls by reply.
+    pub by_reply: Tally,
+    /// Blocked callers by prefix.
+    pub blocked_prefixes: TopK<E164>,
+    /// Blocked callers.
+    pub blocked_callers: TopK<E164>,
+    /// Blocked calls without a number (anonymous or malformed), by class.
+    pub blocked_without_number: Tally,
+    /// Allowed calls a shadow rule would have blocked, by shadow rule.
+    pub shadow: Tally,
+    /// The first of those calls.
+    pub shadow_examples: Vec<ShadowExample>,
+    /// Blocked calls per hour, by reason.
+    pub hourly: Buckets,
+    /// Blocked calls per day, by reason.
+    pub daily: Buckets,
+    /// Calls a limit blocked (pool and rate detections) per day, by limit.
+    pub limits_daily: Buckets,
+    /// How prefixes are cut.
+    pub prefix_rule: PrefixRule,
+    /// The offset (seconds east of UTC) hours and days are counted in.
+    pub offset: i32,
+}
+
+/// Distinct callers and prefixes a summary tracks exactly.
+pub const TOP_CAPACITY: usize = 50_000;
+
+impl Summary {
+    /// An empty summary; hours and days are those at `offset` seconds east
+    /// of UTC.
+    pub fn new(prefix_rule: PrefixRule, offset: i32) -> Summary {
+        Summary {
+            calls: 0,
+            span: None,
+            by_verdict: Tally::default(),
+            by_reason: Tally::default(),
+            by_rule: Tally::default(),
+            by_limit: Tally::default(),
+            by_reply: Tally::default(),
+            blocked_prefixes: TopK::new(TOP_CAPACITY),
+            blocked_callers: TopK::new(TOP_CAPACITY),
+            blocked_without_number: Tally::default(),
+            shadow: Tally::default(),
+            shadow_examples: Vec::new(),
+            hourly: Buckets::default(),
+            daily: Buckets::default(),
+            limits_daily: Buckets::default(),
+            prefix_rule,
+            offset,
+        }
+    }
+
+    /// Counts one call.
+    pub fn add(&mut self, o: &Outcome<'_>) {
+        self.calls += 1;
+        self.span = Some(match self.span {
+            None => (o.time, o.time),
+            Some((a, b)) => (a.min(o.time), b.max(o.time)),
+        });
+        self.by_verdict.add(o.verdict);
+        self.by_reason.add(o.reason);
+        self.by_rule.add(o.rule);
+        if o.verdict == "block" {
+            if !o.reply.is_empty() {
+                self.by_reply.add(o.reply);
+            }
+            match o.caller {
+                Caller::Number(n) => {
+                    self.blocked_callers.add(n);
+                    self.blocked_prefixes.add(self.prefix_rule.prefix(n));
+                }
+                other => self.blocked_without_number.add(other.class_name()),
+            }
+            let local = epoch_seconds(o.time) + i64::from(self.offset);
+            let reason = if o.reason.is_empty() {
+                "unknown"
+            } else {
+                o.reason
+            };
+            self.hourly.add(local.div_euclid(3600) * 3600, reason);
+            self.daily.add(local.div_euclid(86_400) * 86_400, reason);
+            if !o.limit.is_empty() {
+                self.by_limit.add(o.limit);
+                self.limits_daily
+                    .add(local.div_euclid(86_400) * 86_400, o.limit);
+            }
+        } else if !o.shadow.is_empty() {
+            self.shadow.add(o.shadow);
+            if self.shadow_examples.len() < SHADOW_EXAMPLES {
+                self.shadow_examples.push(ShadowExample {
+                    time: o.time,
+                    caller: o.caller_number.to_string(),
+                    destination: o.destination.to_string(),
+                    shadow: o.shadow.to_string(),
+                    rule: o.rule.to_string(),
+                    line: o.line,
+                });
+            }
+        }
+    }
+
+    /// Blocked calls.
+    pub fn blocked(&self) -> u64 {
+        self.by_verdict.get("block")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timefmt::parse_timestamp;
+
+    fn outcome<'a>(time: &str, caller: &'a str, verdict: &'a str, reason: &'a str) -> Outcome<'a> {
+        let plan = crate::numbers::NumberPlan::default();
+        Outcome {
+            time: parse_timestamp(time, 0).unwrap().time,
+            caller: plan.classify(caller),
+            caller_number: caller,
+            destination: "4000",
+            verdict,
+            rule: if verdict == "block" {
+                "pool"
+            } else {
+                "default"
+            },
+            reason,
+            reply: if verdict == "block" { "busy" } else { "" },
+            limit: "",
+            shadow: "",
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn prefixes_drop_the_block_digits() {
+        let n = E164::from_digits("8617012345678").unwrap();
+        assert_eq!(PrefixRule::DropLast(4).prefix(n).to_string(), "+861701234");
+        assert_eq!(PrefixRule::Keep(5).prefix(n).to_string(), "+86170");
+    }
+
+    #[test]
+    fn a_summary_counts_names_callers_and_hours() {
+        let mut s = Summary::new(PrefixRule::default(), 8 * 3600);
+        s.add(&outcome(
+            "2024-05-01T23:10:00+08:00",
+            "017012340001",
+            "block",
+            "list",
+        ));
+        s.add(&outcome(
+            "2024-05-01T23:50:00+08:00",
+            "017012340002",
+            "block",
+            "list",
+        ));
+        s.add(&outcome(
+            "2024-05-02T00:10:00+08:00",
+            "017012340001",
+            "block",
+            "list",
+        ));
+        s.add(&outcome(
+            "2024-05-02T00:20:00+08:00",
+            "anonymous",
+            "block",
+            "anonymous",
+        ));
+        let mut allowed = outcome(
+            "2024-05-02T00:30:00+08:00",
+            "13800138000",
+            "allow",
+            "default",
+        );
+        allowed.shadow = "strict";
+        s.add(&allowed);
+
+        assert_eq!(s.calls, 5);
+        assert_eq!(s.blocked(), 4);
+        assert_eq!(s.by_reply.get("busy"), 4);
+        let top = s.blocked_prefixes.top(1);
+        assert_eq!(
+            (top[0].key.to_string(), top[0].count),
+            ("+861701234".into(), 3)
+        );
+        assert_eq!(s.blocked_callers.top(1)[0].count, 2);
+        assert_eq!(s.blocked_without_number.get("anonymous"), 1);
+        // Local (UTC+8) days: 2 list calls on May 1st, 1 list + 1 anonymous on May 2nd.
+        let days: Vec<&Vec<u64>> = s.daily.counts.values().collect();
+        assert_eq!(days, vec![&vec![2], &vec![1, 1]]);
+        assert_eq!(s.hourly.counts.len(), 2);
+        assert_eq!(s.shadow.get("strict"), 1);
+        assert_eq!(s.shadow_examples[0].caller, "13800138000");
+    }
+}
