@@ -156,7 +156,6 @@ impl Writer {
         match open.file.write_all(line) {
             Ok(()) => {
                 open.size += line.len() as u64;
-                self.stats.written.fetch_add(1, Ordering::Relaxed);
                 self.dirty = true;
             }
             Err(e) => {
@@ -171,5 +170,7 @@ impl Writer {
             FsyncPolicy::Interval(every) if self.last_sync.elapsed() >= every => self.sync(),
             _ => {}
         }
+        // Counted once the line is where the fsync policy wants it.
+        self.stats.written.fetch_add(1, Ordering::Relaxed);
     }
 }
