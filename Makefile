@@ -43,7 +43,8 @@ all: build
 # bindgen needs libclang; a C compiler builds the test stand-in for the core.
 deps:
 	@missing=""; \
-	ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* /usr/lib/aarch64-linux-gnu/libclang*.so* >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	clang=""; for f in /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*-linux-gnu/libclang*.so*; do [ -e "$$f" ] && clang=1; done; \
+	[ -n "$$clang" ] || missing="$$missing libclang-dev"; \
 	command -v cc >/dev/null 2>&1 || missing="$$missing gcc"; \
 	command -v readelf >/dev/null 2>&1 || missing="$$missing binutils"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
