@@ -1,6 +1,8 @@
 //! The service's background thread (`callscreen-maint`): reloads asked for
 //! by FreeSWITCH's `reloadxml` event, reloads when watched files change,
-//! expiry of runtime entries and journal compaction. Started by
+//! expiry of runtime entries and journal compaction, and `callscreen::penalty`
+//! events (keys entering the penalty box at once, their penalties' ends
+//! within a second). Started by
 //! `Service::start_background` (module load), stopped and joined by
 //! `Service::shutdown` (module shutdown). It holds only a weak reference to
 //! the service, so it never keeps it alive.
@@ -39,6 +41,14 @@ impl Maintenance {
             signals,
             handle: Some(handle),
         })
+    }
+
+    /// Something that wakes the thread (for penalty-box notices). Safe on a
+    /// call's thread: it never blocks (a wake-up that comes while the thread
+    /// is busy is seen at its next tick, within a second).
+    pub fn waker(&self) -> std::sync::Arc<dyn Fn() + Send + Sync> {
+        let signals = Arc::clone(&self.signals);
+        Arc::new(move || signals.1.notify_one())
     }
 
     /// Asks for a reload (returns at once; the thread does it).
@@ -123,6 +133,7 @@ fn run(service: Weak<Service>, signals: Arc<(Mutex<Signals>, Condvar)>) {
         } else {
             watched = None;
         }
+        service.penalty_housekeeping(SystemTime::now());
         service.ops.housekeeping(SystemTime::now());
     }
 }
