@@ -83,16 +83,24 @@ impl Drop for Maintenance {
     }
 }
 
-fn mtimes(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
+/// What is compared to see a file change: its modification time and size
+/// (the size catches a rewrite within a coarse mtime's granularity).
+type Stamp = Option<(SystemTime, u64)>;
+
+fn mtimes(files: &[PathBuf]) -> Vec<Stamp> {
     files
         .iter()
-        .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .map(|f| {
+            std::fs::metadata(f)
+                .and_then(|m| Ok((m.modified()?, m.len())))
+                .ok()
+        })
         .collect()
 }
 
 fn run(service: Weak<Service>, signals: Arc<(Mutex<Signals>, Condvar)>) {
     let (lock, cv) = &*signals;
-    let mut watched: Option<(Vec<PathBuf>, Vec<Option<SystemTime>>)> = None;
+    let mut watched: Option<(Vec<PathBuf>, Vec<Stamp>)> = None;
     loop {
         let tick = service
             .upgrade()
@@ -119,7 +127,11 @@ fn run(service: Weak<Service>, signals: Arc<(Mutex<Signals>, Condvar)>) {
             watched = None;
         }
         if service.watch_interval().is_some() {
-            let files = crate::ops::watched_files(service.config_path());
+            let list_files = service
+                .engine()
+                .map(|e| e.config().list_files.clone())
+                .unwrap_or_default();
+            let files = crate::ops::watched_files(service.config_path(), &list_files);
             let now = mtimes(&files);
             match &watched {
                 Some((f, before)) if *f == files => {

@@ -443,7 +443,12 @@ impl Ops {
 }
 
 /// Files whose change triggers a reload when `watch.enabled` is set: the
-/// YAML itself (list files join here when lists can live in files).
-pub fn watched_files(config_path: &Path) -> Vec<PathBuf> {
-    vec![config_path.to_path_buf()]
+/// YAML itself and the list files the running config read (`list_files`).
+/// A list file named only by a config that failed to load is not watched:
+/// touch the YAML after fixing it.
+pub fn watched_files(config_path: &Path, list_files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::with_capacity(1 + list_files.len());
+    files.push(config_path.to_path_buf());
+    files.extend(list_files.iter().cloned());
+    files
 }

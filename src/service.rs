@@ -694,4 +694,33 @@ mod tests {
         drop(engine);
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    #[test]
+    fn a_changed_list_file_reloads_when_files_are_watched() {
+        let dir = temp_dir("watch-lists");
+        std::fs::write(dir.join("pools.txt"), "+86170*\n").unwrap();
+        let path = write_config(
+            &dir,
+            "watch:\n  enabled: true\n  interval: 100ms\nlists:\n  pools:\n    file: pools.txt\nrules:\n  - name: pools\n    caller_in: pools\n    action: block\n",
+        );
+        let (service, loaded) = Service::start(&path);
+        assert_eq!(loaded.unwrap().entries, 1);
+        let service = Arc::new(service);
+        service.start_background().unwrap();
+        // Give the thread a first look at the files, then change the list
+        // (a different size, so the change shows even where mtimes are coarse).
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::write(dir.join("pools.txt"), "+86170*\n+86171*\n").unwrap();
+        let reloaded = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            service.engine().unwrap().entry_count() == 2
+        });
+        assert!(reloaded, "the list file change was not picked up");
+        assert_eq!(
+            service.ops.last_reload().unwrap().source,
+            "file change"
+        );
+        service.shutdown();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
