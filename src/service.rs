@@ -716,10 +716,7 @@ mod tests {
             service.engine().unwrap().entry_count() == 2
         });
         assert!(reloaded, "the list file change was not picked up");
-        assert_eq!(
-            service.ops.last_reload().unwrap().source,
-            "file change"
-        );
+        assert_eq!(service.ops.last_reload().unwrap().source, "file change");
         service.shutdown();
         std::fs::remove_dir_all(dir).unwrap();
     }

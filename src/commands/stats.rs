@@ -435,6 +435,23 @@ pub(super) fn status_operations(service: &Service, out: &mut String) {
     }
 }
 
+/// The limit tables, as the `limit …` lines of `status` show them.
+fn limits_json(service: &Service) -> Value {
+    let reports = service
+        .limits()
+        .report(crate::limits::unix_seconds(SystemTime::now()));
+    reports
+        .iter()
+        .map(|r| {
+            json!({"limit": r.limit, "key": r.kind.as_str(), "digits": r.digits,
+                   "keys": r.keys, "max_keys": r.max_keys, "bytes_per_key": r.stride_bytes,
+                   "in_penalty_box": r.penalties, "trips": r.trips, "refused_while_boxed": r.boxed,
+                   "evicted_idle": r.evicted_idle, "evicted_at_cap": r.evicted_full,
+                   "dropped": r.dropped})
+        })
+        .collect()
+}
+
 /// `json status`.
 pub(super) fn status_json(service: &Service) -> Answer {
     let ops = &service.ops;
@@ -460,7 +477,10 @@ pub(super) fn status_json(service: &Service) -> Answer {
             "lists": engine.as_ref().map(|e| e.config().defined_list_count()),
             "entries": engine.as_ref().map(|e| e.entry_count()),
             "calls": {"screened": load(&s.screened), "allowed": load(&s.allowed),
-                      "blocked": load(&s.blocked), "error": load(&s.errors)},
+                      "blocked": load(&s.blocked), "error": load(&s.errors),
+                      "limited": load(&s.limited), "shadow_limited": load(&s.shadow_limited)},
+            "limits": limits_json(service),
+            "limit_state": service.state_file(),
             "reloads": {"ok": load(&s.reloads_ok), "failed": load(&s.reloads_failed)},
             "runtime_entries": {"block": ops.runtime.len(RuntimeList::Block, now),
                                 "allow": ops.runtime.len(RuntimeList::Allow, now)},

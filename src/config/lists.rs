@@ -338,7 +338,10 @@ mod config_tests {
         // The files read, for file watching.
         assert_eq!(
             c.list_files,
-            [dir.0.join("lists/pools.txt"), dir.0.join("lists/numbers.txt")]
+            [
+                dir.0.join("lists/pools.txt"),
+                dir.0.join("lists/numbers.txt")
+            ]
         );
     }
 
