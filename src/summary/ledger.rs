@@ -89,6 +89,7 @@ struct LedgerLine {
     shadow: Lenient,
     shadow_rule: Lenient,
     shadow_limit: Lenient,
+    line: Lenient,
 }
 
 /// A ledger line that was skipped, and why.
@@ -215,7 +216,8 @@ pub fn read_ledger<R: BufRead>(
             reply: entry.reply.text(),
             limit: entry.limit.text(),
             shadow,
-            line: line_no,
+            // A replay's output names the call's line in the history.
+            line: entry.line.text().parse().unwrap_or(line_no),
         };
         stats.calls += 1;
         each(&outcome, stamp.offset);
