@@ -580,7 +580,10 @@ mod tests {
 
     /// Keeps every event fired, in order.
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<(String, Vec<(&'static str, String)>)>>);
+    struct Recorder(Mutex<Vec<Fired>>);
+
+    /// One event: its subclass and headers.
+    type Fired = (String, Vec<(&'static str, String)>);
 
     impl crate::events::EventSink for Recorder {
         fn fire(&self, subclass: &'static str, headers: &[(&'static str, String)]) {
