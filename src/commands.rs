@@ -231,8 +231,10 @@ pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
         },
         ApiCommand::PenaltyList { limit } => penalty_list(service, limit.as_deref()),
         ApiCommand::PenaltyClear { key } => {
-            let now = unix_seconds(SystemTime::now());
-            match (service.limits().clear(key.as_deref(), now), key) {
+            match (
+                service.clear_penalties(key.as_deref(), SystemTime::now()),
+                key,
+            ) {
                 (0, Some(key)) => format!("-ERR no key {key} in the penalty box\n"),
                 (n, Some(key)) => format!(
                     "+OK lifted {n} {} of {key}\n",

@@ -29,7 +29,7 @@ pub fn verdict_headers(
     decision: Duration,
 ) -> Vec<(&'static str, String)> {
     let e = &facts.evidence;
-    let mut h = Vec::with_capacity(16);
+    let mut h = Vec::with_capacity(24);
     if !e.uuid.is_empty() {
         // The standard name, so `filter Unique-ID <uuid>` works in ESL.
         h.push(("Unique-ID", e.uuid.to_string()));
@@ -40,6 +40,25 @@ pub fn verdict_headers(
     h.push(("Callscreen-Reason", verdict.reason.as_str().to_string()));
     h.push(("Callscreen-Reply", verdict.reply_name().to_string()));
     h.push(("Callscreen-Advise", advised.to_string()));
+    h.push(("Callscreen-Profile", verdict.profile.to_string()));
+    if let Some(hit) = &verdict.limit {
+        h.push(("Callscreen-Limit", hit.limit.name.clone()));
+    }
+    if let Some(shadow) = verdict.shadow {
+        h.push(("Callscreen-Shadow-Rule", shadow.name.clone()));
+    }
+    if let Some(hit) = &verdict.shadow_limit {
+        h.push(("Callscreen-Shadow-Limit", hit.limit.name.clone()));
+    }
+    // The key and counters of the limit, else of the shadow limit.
+    if let Some(hit) = verdict.limit.as_ref().or(verdict.shadow_limit.as_ref()) {
+        h.push(("Callscreen-Limit-Key", hit.key_text().to_string()));
+        h.push(("Callscreen-Limit-State", hit.state.as_str().to_string()));
+        let counters = hit.counters_text();
+        if !counters.is_empty() {
+            h.push(("Callscreen-Limit-Counters", counters));
+        }
+    }
     h.push(("Callscreen-Caller", verdict.caller.to_string()));
     h.push(("Callscreen-Caller-Number", facts.caller_number.to_string()));
     h.push(("Callscreen-Caller-Name", facts.caller_name.to_string()));
@@ -76,6 +95,10 @@ pub struct PenaltyChange {
     pub until: Option<SystemTime>,
     /// How many times it has been boxed (longer on repeat).
     pub strikes: u32,
+    /// Why: `tripped` (entering), `expired` or `cleared` (leaving).
+    pub reason: &'static str,
+    /// Whether the limit is a shadow limit (its box refuses nothing).
+    pub shadow: bool,
 }
 
 /// The headers of a `callscreen::penalty` event.
@@ -86,7 +109,9 @@ pub fn penalty_headers(change: &PenaltyChange) -> Vec<(&'static str, String)> {
             "Callscreen-Penalty-Action",
             if change.entered { "enter" } else { "leave" }.to_string(),
         ),
+        ("Callscreen-Penalty-Reason", change.reason.to_string()),
         ("Callscreen-Limit", change.limit.clone()),
+        ("Callscreen-Limit-Shadow", change.shadow.to_string()),
         ("Callscreen-Penalty-Strikes", change.strikes.to_string()),
     ];
     if let Some(until) = change.until {
@@ -147,6 +172,46 @@ mod tests {
     }
 
     #[test]
+    fn verdict_headers_name_the_profile_limit_and_shadow_matches() {
+        let engine = Engine::new(
+            Config::parse(
+                "numbering:\n  country_code: \"86\"\nlists:\n  watched: [\"+86170*\"]\nrules:\n  - name: strict\n    caller_in: watched\n    action: block\n    shadow: true\nlimits:\n  - name: pools\n    key: caller_prefix\n    digits: 7\n    distinct: 1/1h\n  - name: watch\n    key: caller_prefix\n    digits: 6\n    calls: 1/1h\n    shadow: true\n",
+                Path::new("t.yaml"),
+            )
+            .unwrap(),
+        );
+        let now = SystemTime::now();
+        let call = |caller| CallFacts {
+            caller_number: caller,
+            destination: "4000",
+            ..CallFacts::default()
+        };
+        let first = call("017012340001");
+        let v = engine.screen(&first, now);
+        let h = verdict_headers(&first, &v, "shadow", false, Duration::ZERO);
+        let get = |h: &[(&str, String)], name: &str| {
+            h.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+        };
+        assert_eq!(get(&h, "Callscreen-Profile").as_deref(), Some("default"));
+        assert_eq!(get(&h, "Callscreen-Shadow-Rule").as_deref(), Some("strict"));
+        assert_eq!(get(&h, "Callscreen-Limit"), None);
+        let second = call("017012340002");
+        let v = engine.screen(&second, now);
+        let h = verdict_headers(&second, &v, "limited", false, Duration::ZERO);
+        assert_eq!(get(&h, "Callscreen-Limit").as_deref(), Some("pools"));
+        assert_eq!(get(&h, "Callscreen-Limit-Key").as_deref(), Some("1701234"));
+        assert_eq!(
+            get(&h, "Callscreen-Limit-State").as_deref(),
+            Some("tripped")
+        );
+        assert_eq!(
+            get(&h, "Callscreen-Limit-Counters").as_deref(),
+            Some("distinct 2/1 per 1h")
+        );
+        assert_eq!(get(&h, "Callscreen-Shadow-Limit").as_deref(), Some("watch"));
+    }
+
+    #[test]
     fn penalty_headers_say_enter_or_leave() {
         let h = penalty_headers(&PenaltyChange {
             key: "+86170".into(),
@@ -154,8 +219,12 @@ mod tests {
             limit: "pool".into(),
             until: None,
             strikes: 2,
+            reason: "cleared",
+            shadow: false,
         });
         assert!(h.contains(&("Callscreen-Penalty-Action", "leave".to_string())));
         assert!(h.contains(&("Callscreen-Penalty-Strikes", "2".to_string())));
+        assert!(h.contains(&("Callscreen-Penalty-Reason", "cleared".to_string())));
+        assert!(!h.iter().any(|(n, _)| *n == "Callscreen-Penalty-Until"));
     }
 }

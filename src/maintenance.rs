@@ -1,6 +1,8 @@
 //! The service's background thread (`callscreen-maint`): reloads asked for
 //! by FreeSWITCH's `reloadxml` event, reloads when watched files change,
-//! expiry of runtime entries and journal compaction. Started by
+//! expiry of runtime entries and journal compaction, and `callscreen::penalty`
+//! events (keys entering the penalty box at once, their penalties' ends
+//! within a second). Started by
 //! `Service::start_background` (module load), stopped and joined by
 //! `Service::shutdown` (module shutdown). It holds only a weak reference to
 //! the service, so it never keeps it alive.
@@ -41,6 +43,14 @@ impl Maintenance {
         })
     }
 
+    /// Something that wakes the thread (for penalty-box notices). Safe on a
+    /// call's thread: it never blocks (a wake-up that comes while the thread
+    /// is busy is seen at its next tick, within a second).
+    pub fn waker(&self) -> std::sync::Arc<dyn Fn() + Send + Sync> {
+        let signals = Arc::clone(&self.signals);
+        Arc::new(move || signals.1.notify_one())
+    }
+
     /// Asks for a reload (returns at once; the thread does it).
     pub fn request_reload(&self, source: &str) {
         let (lock, cv) = &*self.signals;
@@ -73,16 +83,24 @@ impl Drop for Maintenance {
     }
 }
 
-fn mtimes(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
+/// What is compared to see a file change: its modification time and size
+/// (the size catches a rewrite within a coarse mtime's granularity).
+type Stamp = Option<(SystemTime, u64)>;
+
+fn mtimes(files: &[PathBuf]) -> Vec<Stamp> {
     files
         .iter()
-        .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .map(|f| {
+            std::fs::metadata(f)
+                .and_then(|m| Ok((m.modified()?, m.len())))
+                .ok()
+        })
         .collect()
 }
 
 fn run(service: Weak<Service>, signals: Arc<(Mutex<Signals>, Condvar)>) {
     let (lock, cv) = &*signals;
-    let mut watched: Option<(Vec<PathBuf>, Vec<Option<SystemTime>>)> = None;
+    let mut watched: Option<(Vec<PathBuf>, Vec<Stamp>)> = None;
     loop {
         let tick = service
             .upgrade()
@@ -109,7 +127,11 @@ fn run(service: Weak<Service>, signals: Arc<(Mutex<Signals>, Condvar)>) {
             watched = None;
         }
         if service.watch_interval().is_some() {
-            let files = crate::ops::watched_files(service.config_path());
+            let list_files = service
+                .engine()
+                .map(|e| e.config().list_files.clone())
+                .unwrap_or_default();
+            let files = crate::ops::watched_files(service.config_path(), &list_files);
             let now = mtimes(&files);
             match &watched {
                 Some((f, before)) if *f == files => {
@@ -123,6 +145,7 @@ fn run(service: Weak<Service>, signals: Arc<(Mutex<Signals>, Condvar)>) {
         } else {
             watched = None;
         }
+        service.penalty_housekeeping(SystemTime::now());
         service.ops.housekeeping(SystemTime::now());
     }
 }

@@ -140,8 +140,12 @@ pub struct CallMetrics {
     pub reason: LabelCounters,
     /// By reply.
     pub reply: LabelCounters,
-    /// By limit (fed by the limits code).
+    /// By limit (calls a limit refused, and calls a shadow limit would have).
     pub limit: LabelCounters,
+    /// By shadow limit (calls it would have refused).
+    pub shadow_limit: LabelCounters,
+    /// Challenges by result (`passed`, `failed`).
+    pub challenge: LabelCounters,
     /// Decision latency.
     pub latency: LatencyHistogram,
     /// `callscreen::verdict` events fired.
@@ -157,6 +161,8 @@ impl Default for CallMetrics {
             reason: LabelCounters::default(),
             reply: LabelCounters::default(),
             limit: LabelCounters::default(),
+            challenge: LabelCounters::default(),
+            shadow_limit: LabelCounters::default(),
             latency: LatencyHistogram::default(),
             events_fired: AtomicU64::new(0),
             baseline: Mutex::new((SystemTime::now(), CountsSnapshot::default())),

@@ -5,7 +5,7 @@
 //! penalty box, limiter gauges).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -98,10 +98,6 @@ pub struct Ops {
     pub runtime: Arc<RuntimeLists>,
     /// Call counters and latency.
     pub metrics: CallMetrics,
-    /// Limiter keys currently tracked (set by the limits code).
-    pub limiter_keys_tracked: AtomicU64,
-    /// Limiter keys evicted to stay within memory (set by the limits code).
-    pub limiter_keys_evicted: AtomicU64,
     options: StartOptions,
     store: RwLock<Option<Arc<StateStore>>>,
     store_note: RwLock<String>,
@@ -133,8 +129,6 @@ impl Ops {
         Ops {
             runtime: Arc::new(RuntimeLists::new()),
             metrics: CallMetrics::default(),
-            limiter_keys_tracked: AtomicU64::new(0),
-            limiter_keys_evicted: AtomicU64::new(0),
             options,
             store: RwLock::new(None),
             store_note: RwLock::new("not opened".into()),
@@ -352,8 +346,9 @@ impl Ops {
         }
     }
 
-    /// Announces a penalty-box change (hook for the limits code): fires
-    /// `callscreen::penalty` and persists or clears the entry.
+    /// Announces a penalty-box change: fires `callscreen::penalty` and, with
+    /// `persisted`, keeps the entry in the journal (or clears it). The
+    /// limits code keeps penalties in its own state file and passes `None`.
     pub fn penalty_changed(&self, change: &PenaltyChange, persisted: Option<serde_json::Value>) {
         if self.penalty_events.load(Ordering::Relaxed) {
             self.fire(PENALTY_SUBCLASS, &penalty_headers(change));
@@ -448,7 +443,12 @@ impl Ops {
 }
 
 /// Files whose change triggers a reload when `watch.enabled` is set: the
-/// YAML itself (list files join here when lists can live in files).
-pub fn watched_files(config_path: &Path) -> Vec<PathBuf> {
-    vec![config_path.to_path_buf()]
+/// YAML itself and the list files the running config read (`list_files`).
+/// A list file named only by a config that failed to load is not watched:
+/// touch the YAML after fixing it.
+pub fn watched_files(config_path: &Path, list_files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::with_capacity(1 + list_files.len());
+    files.push(config_path.to_path_buf());
+    files.extend(list_files.iter().cloned());
+    files
 }

@@ -171,6 +171,16 @@ impl Acc {
         self.callers.insert(r.caller.clone());
     }
 
+    /// A follow-up line (a challenge's result): counted as an outcome of
+    /// the call already counted, not as another call.
+    fn add_follow_up(&mut self, r: &LedgerRecord) {
+        *self
+            .row
+            .outcomes
+            .entry(r.outcome.as_str().to_string())
+            .or_default() += 1;
+    }
+
     fn finish(mut self) -> Row {
         self.row.callers = self.callers.len();
         self.row
@@ -247,6 +257,23 @@ pub fn build(dir: &Path, query: &Query) -> Result<Report, String> {
             if !query.matches(&r) {
                 continue;
             }
+            let dest = if r.destination.is_empty() {
+                r.destination_number.clone()
+            } else {
+                r.destination.clone()
+            };
+            if r.outcome.is_follow_up() {
+                for (map, key) in [
+                    (&mut callers, r.caller.clone()),
+                    (&mut blocks, number_block(&r.caller)),
+                    (&mut dests, dest),
+                ] {
+                    if let Some(acc) = map.get_mut(&key) {
+                        acc.add_follow_up(&r);
+                    }
+                }
+                continue;
+            }
             report.calls += 1;
             if report.from.is_empty() || r.time < report.from {
                 report.from = r.time.clone();
@@ -260,11 +287,6 @@ pub fn build(dir: &Path, query: &Query) -> Result<Report, String> {
                 .add(&r.caller, &r);
             let block = number_block(&r.caller);
             blocks.entry(block.clone()).or_default().add(&block, &r);
-            let dest = if r.destination.is_empty() {
-                r.destination_number.clone()
-            } else {
-                r.destination.clone()
-            };
             dests.entry(dest.clone()).or_default().add(&dest, &r);
         }
     }
@@ -563,5 +585,37 @@ mod tests {
         assert_eq!(number_block("+8617012345678"), "+861701234*");
         assert_eq!(number_block("anonymous"), "anonymous");
         assert_eq!(number_block("+86110"), "+86110");
+    }
+
+    #[test]
+    fn a_challenge_result_is_an_outcome_of_its_call_not_another_call() {
+        let dir = write_ledger("challenge", &[]);
+        let first = LedgerRecord {
+            time: "2026-05-01T08:00:00.000Z".into(),
+            caller: "anonymous".into(),
+            destination: "4000".into(),
+            verdict: "block".into(),
+            rule: "ask".into(),
+            outcome: Outcome::Challenged,
+            ..LedgerRecord::default()
+        };
+        let result = first.challenge_result(
+            false,
+            "",
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_777_622_409),
+        );
+        std::fs::write(
+            dir.join(files::file_name("2026-05-01", 0)),
+            format!("{}\n{}\n", first.to_json(), result.to_json()),
+        )
+        .unwrap();
+        let q = Query::parse(&[], &NumberPlan::default(), SystemTime::now()).unwrap();
+        let r = build(&dir, &q).unwrap();
+        assert_eq!(r.calls, 1);
+        let row = &r.by_caller[0];
+        assert_eq!(row.calls, 1);
+        assert_eq!(row.outcomes["challenged"], 1);
+        assert_eq!(row.outcomes["challenge-failed"], 1);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use crate::config::{Action, ReplyKind};
 use crate::engine::CallFacts;
+use crate::ledger::LedgerRecord;
 use crate::replies::steps::{steps_for, ChallengeStep, HostStep, VAR_CHALLENGE};
 use crate::screen_call::screen_call;
 use crate::service::Service;
@@ -91,6 +92,9 @@ pub struct CallPlan {
     pub hangup: Option<&'static str>,
     /// One line for the log.
     pub summary: String,
+    /// The ledger line of a call whose reply is a challenge, for the line
+    /// recording the challenge's result ([`Service::record_challenge`]).
+    pub challenge_evidence: Option<LedgerRecord>,
 }
 
 /// Screens a call and says what to do with the channel.
@@ -109,6 +113,7 @@ pub fn plan_call(
             ],
             steps: Vec::new(),
             hangup: None,
+            challenge_evidence: None,
             summary: format!(
                 "no config loaded ({}); call let through",
                 service.last_error().unwrap_or_default()
@@ -175,6 +180,11 @@ pub fn plan_call(
         Some(HostStep::Hangup { cause }) => Some(*cause),
         _ => None,
     };
+    let challenge_evidence = steps
+        .iter()
+        .any(|s| matches!(s, HostStep::Challenge(_)))
+        .then(|| LedgerRecord::of(facts, &verdict, args.advise, now))
+        .flatten();
     let mut notes = String::new();
     if verdict.profile != crate::config::DEFAULT_PROFILE {
         notes.push_str(&format!(", profile {}", verdict.profile));
@@ -232,6 +242,7 @@ pub fn plan_call(
         steps,
         hangup,
         summary,
+        challenge_evidence,
     }
 }
 

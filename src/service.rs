@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime};
 use crate::allow_memory::AllowMemory;
 use crate::config::{Action, Config, ConfigError, LoadOptions, Operations};
 use crate::engine::{CallFacts, Engine};
-use crate::events::{verdict_headers, VERDICT_SUBCLASS};
+use crate::events::{verdict_headers, PenaltyChange, VERDICT_SUBCLASS};
 use crate::ledger::LedgerRecord;
+use crate::limits::notices::{ChangeReason, PenaltyNotice};
 use crate::limits::saver::Saver;
 use crate::limits::store::LimitStore;
 use crate::limits::unix_seconds;
@@ -153,6 +154,26 @@ impl Service {
                 .restore(file, unix_seconds(SystemTime::now()));
         }
         let result = service.install(loaded);
+        // Penalties restored from the state file end with an event too.
+        let now = unix_seconds(SystemTime::now());
+        service
+            .limits
+            .watch
+            .remember(
+                service
+                    .limits
+                    .penalties(now, None)
+                    .into_iter()
+                    .map(|e| PenaltyNotice {
+                        limit: e.limit,
+                        key: e.key,
+                        entered: true,
+                        reason: ChangeReason::Tripped,
+                        penalty: e.penalty,
+                        shadow: e.shadow,
+                    }),
+            );
+        service.limits.watch.enable();
         service.ops.set_penalty_box(Some(
             Arc::clone(&service.limits) as Arc<dyn crate::ops::PenaltyBox>
         ));
@@ -210,6 +231,7 @@ impl Service {
     /// expiry sweeps, compaction). The module calls this after load.
     pub fn start_background(self: &Arc<Self>) -> std::io::Result<()> {
         let m = Maintenance::start(Arc::downgrade(self))?;
+        self.limits.watch.set_waker(Some(m.waker()));
         *self.maintenance.lock().unwrap_or_else(|p| p.into_inner()) = Some(m);
         Ok(())
     }
@@ -217,6 +239,7 @@ impl Service {
     /// Stops and joins every thread the service started (the background
     /// thread and the ledger writer, after it has written what is queued).
     pub fn shutdown(&self) {
+        self.limits.watch.set_waker(None);
         let m = self
             .maintenance
             .lock()
@@ -225,6 +248,8 @@ impl Service {
         if let Some(mut m) = m {
             m.stop();
         }
+        // Changes queued since the thread's last look.
+        self.penalty_housekeeping(SystemTime::now());
         // A last save of the limit state, then the saving thread is joined.
         let saver = self.saver.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(mut saver) = saver {
@@ -382,6 +407,36 @@ impl Service {
         self.read().loaded_at
     }
 
+    /// Fires `callscreen::penalty` for every key that entered or left the
+    /// penalty box since the last call: queued by calls that tripped a limit
+    /// and by `penalty clear`, and penalties that ended by `now`. Called by
+    /// the background thread (woken by a trip, else every second) and after
+    /// `penalty clear`; never on a call's thread.
+    pub fn penalty_housekeeping(&self, now: SystemTime) {
+        for n in self.limits.watch.drain(unix_seconds(now)) {
+            let change = PenaltyChange {
+                key: n.key,
+                entered: n.entered,
+                limit: n.limit,
+                until: n.entered.then(|| {
+                    std::time::UNIX_EPOCH + Duration::from_secs(u64::from(n.penalty.until))
+                }),
+                strikes: n.penalty.offences,
+                reason: n.reason.as_str(),
+                shadow: n.shadow,
+            };
+            self.ops.penalty_changed(&change, None);
+        }
+    }
+
+    /// Lifts the penalties of keys written `key` (every key for `None`) and
+    /// announces them; how many.
+    pub fn clear_penalties(&self, key: Option<&str>, now: SystemTime) -> usize {
+        let cleared = self.limits.clear(key, unix_seconds(now));
+        self.penalty_housekeeping(now);
+        cleared
+    }
+
     /// Counts a screened call.
     pub fn record(&self, verdict: &Verdict<'_>) {
         self.stats.screened.fetch_add(1, Ordering::Relaxed);
@@ -423,6 +478,12 @@ impl Service {
             verdict.reply_name(),
             took,
         );
+        if let Some(hit) = &verdict.limit {
+            self.ops.metrics.limit.inc(&hit.limit.name);
+        }
+        if let Some(hit) = &verdict.shadow_limit {
+            self.ops.metrics.shadow_limit.inc(&hit.limit.name);
+        }
         let record = LedgerRecord::of(facts, verdict, advised, now);
         if self.ops.verdict_events() {
             let outcome = record.as_ref().map_or("allowed", |r| r.outcome.as_str());
@@ -438,6 +499,27 @@ impl Service {
         if let Some(record) = record {
             self.ops.ledger_record(record);
         }
+    }
+
+    /// Records how a challenge went, once the reply has run: a second
+    /// ledger line for the call (`first` is its screening line) with outcome
+    /// `challenge-passed` or `challenge-failed` and the digits pressed, and
+    /// the `callscreen_challenges_total` counter. A caller who hung up
+    /// before answering has failed. Like [`observe`](Self::observe), a
+    /// non-blocking queue push.
+    pub fn record_challenge(
+        &self,
+        first: &LedgerRecord,
+        passed: bool,
+        digits: &str,
+        now: SystemTime,
+    ) {
+        self.ops
+            .metrics
+            .challenge
+            .inc(if passed { "passed" } else { "failed" });
+        self.ops
+            .ledger_record(first.challenge_result(passed, digits, now));
     }
 }
 
@@ -494,5 +576,151 @@ mod tests {
         assert!(result.is_err());
         assert!(service.engine().is_none());
         assert!(service.last_error().unwrap().contains("cannot read"));
+    }
+
+    /// Keeps every event fired, in order.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Fired>>);
+
+    /// One event: its subclass and headers.
+    type Fired = (String, Vec<(&'static str, String)>);
+
+    impl crate::events::EventSink for Recorder {
+        fn fire(&self, subclass: &'static str, headers: &[(&'static str, String)]) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((subclass.to_string(), headers.to_vec()));
+        }
+    }
+
+    impl Recorder {
+        /// (key, enter/leave, reason) of the penalty events so far, taken.
+        fn penalties(&self) -> Vec<(String, String, String)> {
+            let mut all = self.0.lock().unwrap();
+            let out = all
+                .iter()
+                .filter(|(s, _)| s == crate::events::PENALTY_SUBCLASS)
+                .map(|(_, h)| {
+                    let get = |n: &str| h.iter().find(|(k, _)| *k == n).unwrap().1.clone();
+                    (
+                        get("Callscreen-Penalty-Key"),
+                        get("Callscreen-Penalty-Action"),
+                        get("Callscreen-Penalty-Reason"),
+                    )
+                })
+                .collect();
+            all.clear();
+            out
+        }
+    }
+
+    const POOLS: &str = "numbering:\n  country_code: \"86\"\nlimits:\n  - name: pools\n    key: caller_prefix\n    digits: 7\n    distinct: 1/1h\n    penalty: 10m\n";
+
+    #[test]
+    fn keys_entering_and_leaving_the_penalty_box_fire_penalty_events() {
+        let dir = temp_dir("penalty-events");
+        let path = write_config(&dir, POOLS);
+        let events = Arc::new(Recorder::default());
+        let (service, loaded) = Service::start_with(
+            &path,
+            StartOptions {
+                events: Some(events.clone()),
+                ..StartOptions::default()
+            },
+        );
+        loaded.unwrap();
+        let engine = service.engine().unwrap();
+        let t0 = std::time::UNIX_EPOCH + Duration::from_secs(1_714_000_000);
+        let call = |caller: &'static str, at| {
+            let facts = CallFacts {
+                caller_number: caller,
+                destination: "4000",
+                ..CallFacts::default()
+            };
+            engine.screen(&facts, at).action
+        };
+        assert_eq!(call("017012340001", t0), Action::Allow);
+        assert_eq!(call("017012340002", t0), Action::Block, "tripped");
+        assert_eq!(call("017012340003", t0), Action::Block, "boxed");
+        assert_eq!(call("017055550001", t0), Action::Allow);
+        assert_eq!(call("017055550002", t0), Action::Block, "tripped");
+        // Nothing is fired on the call's thread; the drain fires, once.
+        assert!(events.penalties().is_empty());
+        service.penalty_housekeeping(t0);
+        let enter = |k: &str| (k.to_string(), "enter".to_string(), "tripped".to_string());
+        assert_eq!(events.penalties(), [enter("1701234"), enter("1705555")]);
+        service.penalty_housekeeping(t0 + Duration::from_secs(599));
+        assert!(events.penalties().is_empty(), "still boxed");
+        // An operator lifts one; the other runs out.
+        assert_eq!(service.clear_penalties(Some("1705555"), t0), 1);
+        assert_eq!(
+            events.penalties(),
+            [("1705555".into(), "leave".into(), "cleared".into())]
+        );
+        service.penalty_housekeeping(t0 + Duration::from_secs(600));
+        assert_eq!(
+            events.penalties(),
+            [("1701234".into(), "leave".into(), "expired".into())]
+        );
+        service.penalty_housekeeping(t0 + Duration::from_secs(6000));
+        assert!(events.penalties().is_empty(), "announced once");
+        drop(engine);
+        service.shutdown();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn penalty_events_can_be_switched_off() {
+        let dir = temp_dir("penalty-off");
+        let path = write_config(&dir, &format!("{POOLS}events:\n  penalty: false\n"));
+        let events = Arc::new(Recorder::default());
+        let (service, loaded) = Service::start_with(
+            &path,
+            StartOptions {
+                events: Some(events.clone()),
+                ..StartOptions::default()
+            },
+        );
+        loaded.unwrap();
+        let engine = service.engine().unwrap();
+        let t0 = std::time::UNIX_EPOCH + Duration::from_secs(1_714_000_000);
+        for caller in ["017012340001", "017012340002"] {
+            let facts = CallFacts {
+                caller_number: caller,
+                ..CallFacts::default()
+            };
+            engine.screen(&facts, t0);
+        }
+        service.penalty_housekeeping(t0);
+        assert!(events.penalties().is_empty());
+        drop(engine);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_changed_list_file_reloads_when_files_are_watched() {
+        let dir = temp_dir("watch-lists");
+        std::fs::write(dir.join("pools.txt"), "+86170*\n").unwrap();
+        let path = write_config(
+            &dir,
+            "watch:\n  enabled: true\n  interval: 100ms\nlists:\n  pools:\n    file: pools.txt\nrules:\n  - name: pools\n    caller_in: pools\n    action: block\n",
+        );
+        let (service, loaded) = Service::start(&path);
+        assert_eq!(loaded.unwrap().entries, 1);
+        let service = Arc::new(service);
+        service.start_background().unwrap();
+        // Give the thread a first look at the files, then change the list
+        // (a different size, so the change shows even where mtimes are coarse).
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::write(dir.join("pools.txt"), "+86170*\n+86171*\n").unwrap();
+        let reloaded = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            service.engine().unwrap().entry_count() == 2
+        });
+        assert!(reloaded, "the list file change was not picked up");
+        assert_eq!(service.ops.last_reload().unwrap().source, "file change");
+        service.shutdown();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

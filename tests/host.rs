@@ -79,18 +79,30 @@ impl Run {
         );
     }
 
-    /// Lines printed after the script line `> marker` up to the next script line.
+    /// Lines printed after the script line `> marker` up to the next script
+    /// line, without `callscreen::penalty` events: the background thread
+    /// fires those, so they may land anywhere.
     fn after(&self, marker: &str) -> Vec<&str> {
         let start = self
             .lines
             .iter()
             .position(|l| l == &format!("> {marker}"))
             .unwrap_or_else(|| panic!("no script line {marker:?}"));
-        self.lines[start + 1..]
-            .iter()
+        Self::without_penalty_events(&self.lines[start + 1..])
             .take_while(|l| !l.starts_with("> "))
-            .map(String::as_str)
             .collect()
+    }
+
+    fn without_penalty_events(lines: &[String]) -> impl Iterator<Item = &str> {
+        let mut in_event = false;
+        lines.iter().map(String::as_str).filter(move |l| {
+            if *l == "EVENT callscreen::penalty" {
+                in_event = true;
+            } else if !l.starts_with("EVENT-HEADER ") {
+                in_event = false;
+            }
+            !in_event
+        })
     }
 
     fn text(&self) -> String {
@@ -953,7 +965,7 @@ fn a_rate_limit_hangs_up_with_its_reply_sets_variables_and_its_penalty_survives_
     }
     script.push_str("var caller_id_number 017055550000\ncall\n");
     script.push_str(
-        "api penalty list\napi status\napi check 017012349999\napi penalty clear 1701299\n",
+        "api penalty list\napi status\napi metrics\napi stats\napi check 017012349999\napi penalty clear 1701299\n",
     );
     // Unload (the state is saved), load again: the penalty is still there.
     script.push_str(
@@ -1040,6 +1052,31 @@ fn a_rate_limit_hangs_up_with_its_reply_sets_variables_and_its_penalty_survives_
         "{}",
         r.text()
     );
+    // The limiter's figures, per limit level, and the calls by limit.
+    let metrics = r.after("api metrics");
+    for want in [
+        "API| callscreen_calls_by_limit_total{limit=\"pools\"} 1",
+        "API| callscreen_limiter_keys{limit=\"pools\",digits=\"7\"} 2",
+        "API| callscreen_limiter_max_keys{limit=\"pools\",digits=\"7\"} 100000",
+        "API| callscreen_limiter_penalty_keys{limit=\"pools\",digits=\"7\"} 1",
+        "API| callscreen_limiter_trips_total{limit=\"pools\",digits=\"7\"} 1",
+        "API| callscreen_limiter_trips_total{limit=\"watch\",digits=\"0\"} 0",
+        "API| callscreen_limiter_keys_dropped_total{limit=\"pools\",digits=\"7\"} 0",
+    ] {
+        assert!(
+            metrics.contains(&want),
+            "missing {want:?} in:\n{}",
+            r.text()
+        );
+    }
+    let stats = r.after("api stats");
+    let by_limit = stats.iter().position(|l| *l == "API| by limit:").unwrap();
+    assert!(
+        stats[by_limit + 1].starts_with("API|   pools")
+            && stats[by_limit + 1].contains(" 1  (since reset 1)"),
+        "{}",
+        r.text()
+    );
     let check = r.after("api check 017012349999");
     assert_eq!(check[0], "API| +OK block");
     assert!(
@@ -1062,17 +1099,17 @@ fn a_rate_limit_hangs_up_with_its_reply_sets_variables_and_its_penalty_survives_
         "{}",
         r.text()
     );
-    let lists: Vec<usize> = r
-        .lines
+    let lines: Vec<&str> = Run::without_penalty_events(&r.lines).collect();
+    let lists: Vec<usize> = lines
         .iter()
         .enumerate()
-        .filter(|(_, l)| *l == "> api penalty list")
+        .filter(|(_, l)| **l == "> api penalty list")
         .map(|(i, _)| i)
         .collect();
     assert_eq!(lists.len(), 3);
-    assert_eq!(r.lines[lists[1] + 1], "API| +OK 1 key in the penalty box");
+    assert_eq!(lines[lists[1] + 1], "API| +OK 1 key in the penalty box");
     r.assert_has("API| +OK lifted 1 penalty of 1701234");
-    assert_eq!(r.lines[lists[2] + 1], "API| +OK 0 keys in the penalty box");
+    assert_eq!(lines[lists[2] + 1], "API| +OK 0 keys in the penalty box");
 }
 
 #[test]
@@ -1092,4 +1129,97 @@ fn penalty_commands_with_bad_arguments_answer_err_with_usage() {
         r.after("api penalty frob x")[0],
         "API| -ERR penalty takes list [<limit>] or clear <key>|all"
     );
+}
+
+/// The headers of every `callscreen::penalty` event of a run, in order.
+fn penalty_events(r: &Run) -> Vec<Vec<&str>> {
+    let mut out = Vec::new();
+    let mut lines = r.lines.iter().map(String::as_str).peekable();
+    while let Some(line) = lines.next() {
+        if line == "EVENT callscreen::penalty" {
+            let mut headers = Vec::new();
+            while let Some(h) = lines.next_if(|l| l.starts_with("EVENT-HEADER ")) {
+                headers.push(&h["EVENT-HEADER ".len()..]);
+            }
+            out.push(headers);
+        }
+    }
+    out
+}
+
+#[test]
+fn keys_entering_and_leaving_the_penalty_box_fire_penalty_events() {
+    // A penalty of one to two seconds (the clock is in whole seconds): the
+    // clear at 0.5 s finds the key boxed, and the run sees the other end.
+    let conf = ConfDir::new(
+        "penalty-events",
+        &POOL_CONFIG.replace("penalty: 1h", "penalty: 2s"),
+    );
+    let mut script = conf.preamble();
+    for i in 0..4 {
+        script.push_str(&format!("var caller_id_number 0170123400{i:02}\ncall\n"));
+    }
+    for i in 0..4 {
+        script.push_str(&format!("var caller_id_number 0170555500{i:02}\ncall\n"));
+    }
+    // The background thread announces the trips at once, the end of the
+    // first penalty within a second of it; the second is lifted by hand.
+    script.push_str("sleep 500\napi penalty clear 1705555\nsleep 3500\nshutdown\n");
+    let r = run(&script);
+    let events = penalty_events(&r);
+    let summary: Vec<(String, &str, &str)> = events
+        .iter()
+        .map(|h| {
+            let get = |name: &str| {
+                h.iter()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+                    .unwrap_or("")
+            };
+            (
+                get("Callscreen-Penalty-Key").to_string(),
+                get("Callscreen-Penalty-Action"),
+                get("Callscreen-Penalty-Reason"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("1701234".to_string(), "enter", "tripped"),
+            ("1705555".to_string(), "enter", "tripped"),
+            ("1705555".to_string(), "leave", "cleared"),
+            ("1701234".to_string(), "leave", "expired"),
+        ],
+        "{}",
+        r.text()
+    );
+    let enter = &events[0];
+    assert!(enter.contains(&"Callscreen-Limit: pools"), "{enter:?}");
+    assert!(
+        enter.contains(&"Callscreen-Limit-Shadow: false"),
+        "{enter:?}"
+    );
+    assert!(
+        enter.contains(&"Callscreen-Penalty-Strikes: 1"),
+        "{enter:?}"
+    );
+    assert!(
+        enter
+            .iter()
+            .any(|h| h.starts_with("Callscreen-Penalty-Until: 20")),
+        "{enter:?}"
+    );
+    r.assert_has("API| +OK lifted 1 penalty of 1705555");
+    // The clear's event comes before the command answers.
+    let cleared_at = r
+        .lines
+        .iter()
+        .position(|l| l == "EVENT-HEADER Callscreen-Penalty-Reason: cleared")
+        .unwrap();
+    let answered_at = r
+        .lines
+        .iter()
+        .position(|l| l == "API| +OK lifted 1 penalty of 1705555")
+        .unwrap();
+    assert!(cleared_at < answered_at, "{}", r.text());
 }

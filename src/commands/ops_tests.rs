@@ -273,3 +273,37 @@ fn stats_count_per_rule_and_reset_keeps_totals() {
         "{out}"
     );
 }
+
+#[test]
+fn status_shows_limit_counters_once_in_text_and_in_json() {
+    let f = Fixture::new(
+        "limit-status",
+        "numbering:\n  country_code: \"86\"\nlimits:\n  - name: pools\n    key: caller_prefix\n    digits: 7\n    distinct: 1/1h\n",
+    );
+    let engine = f.service.engine().unwrap();
+    for caller in ["017012340001", "017012340002", "017012340003"] {
+        let facts = crate::engine::CallFacts {
+            caller_number: caller,
+            ..Default::default()
+        };
+        let v = engine.screen(&facts, std::time::SystemTime::now());
+        f.service.record(&v);
+    }
+    let text = f.run("status");
+    assert_eq!(
+        text.matches("calls refused by limits: ").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("calls refused by limits: 2 (shadow limits: 0)\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("limit pools (").count(), 1, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&f.run("json status")).unwrap();
+    assert_eq!(v["calls"]["limited"], 2);
+    assert_eq!(v["limits"][0]["limit"], "pools");
+    assert_eq!(v["limits"][0]["trips"], 1);
+    assert_eq!(v["limits"][0]["refused_while_boxed"], 1);
+    assert_eq!(v["limits"][0]["in_penalty_box"], 1);
+}

@@ -135,26 +135,19 @@ pub(super) fn metrics(service: &Service) -> String {
         &[],
         m.events_fired.load(Ordering::Relaxed) as f64,
     );
-    p.family(
-        "callscreen_limiter_keys",
-        "gauge",
-        "Rate-limit keys tracked now.",
+    p.counters(
+        "callscreen_calls_by_shadow_limit_total",
+        "Calls a shadow limit would have refused, by shadow limit.",
+        "limit",
+        &m.shadow_limit.snapshot(),
     )
-    .sample(
-        "callscreen_limiter_keys",
-        &[],
-        ops.limiter_keys_tracked.load(Ordering::Relaxed) as f64,
+    .counters(
+        "callscreen_challenges_total",
+        "Challenges run to their end, by result (passed, failed).",
+        "result",
+        &m.challenge.snapshot(),
     );
-    p.family(
-        "callscreen_limiter_keys_evicted_total",
-        "counter",
-        "Rate-limit keys evicted to bound memory.",
-    )
-    .sample(
-        "callscreen_limiter_keys_evicted_total",
-        &[],
-        ops.limiter_keys_evicted.load(Ordering::Relaxed) as f64,
-    );
+    limiter_metrics(service, &mut p);
     let now = SystemTime::now();
     p.family(
         "callscreen_runtime_entries",
@@ -268,6 +261,69 @@ pub(super) fn metrics(service: &Service) -> String {
     p.finish()
 }
 
+/// The limiter's figures, table by table (a limit has a table per prefix
+/// length): labelled `limit` and `digits` (0 for keys without a prefix).
+fn limiter_metrics(service: &Service, p: &mut PromText) {
+    let reports = service
+        .limits()
+        .report(crate::limits::unix_seconds(SystemTime::now()));
+    type Figure = fn(&crate::limits::store::TableReport) -> u64;
+    let families: [(&str, &str, &str, Figure); 7] = [
+        (
+            "callscreen_limiter_keys",
+            "gauge",
+            "Rate-limit keys tracked now.",
+            |r| r.keys as u64,
+        ),
+        (
+            "callscreen_limiter_max_keys",
+            "gauge",
+            "Most keys a limit level tracks (limits.max_keys).",
+            |r| r.max_keys as u64,
+        ),
+        (
+            "callscreen_limiter_penalty_keys",
+            "gauge",
+            "Keys in the penalty box now.",
+            |r| r.penalties as u64,
+        ),
+        (
+            "callscreen_limiter_trips_total",
+            "counter",
+            "Calls that went over a threshold (and put their key in the box).",
+            |r| r.trips,
+        ),
+        (
+            "callscreen_limiter_boxed_total",
+            "counter",
+            "Calls refused because their key was in the penalty box.",
+            |r| r.boxed,
+        ),
+        (
+            "callscreen_limiter_keys_evicted_total",
+            "counter",
+            "Keys dropped to bound memory: idle ones, then the least recent at the cap.",
+            |r| r.evicted_idle + r.evicted_full,
+        ),
+        (
+            "callscreen_limiter_keys_dropped_total",
+            "counter",
+            "New keys not tracked because the cap was full of boxed keys.",
+            |r| r.dropped,
+        ),
+    ];
+    for (name, kind, help, figure) in families {
+        p.family(name, kind, help);
+        for r in &reports {
+            p.sample(
+                name,
+                &[("limit", &r.limit), ("digits", &r.digits.to_string())],
+                figure(r) as f64,
+            );
+        }
+    }
+}
+
 /// `report [options]` in the format the options ask.
 pub(super) fn report(service: &Service, args: &[String]) -> String {
     report_as(service, args, None)
@@ -379,6 +435,23 @@ pub(super) fn status_operations(service: &Service, out: &mut String) {
     }
 }
 
+/// The limit tables, as the `limit …` lines of `status` show them.
+fn limits_json(service: &Service) -> Value {
+    let reports = service
+        .limits()
+        .report(crate::limits::unix_seconds(SystemTime::now()));
+    reports
+        .iter()
+        .map(|r| {
+            json!({"limit": r.limit, "key": r.kind.as_str(), "digits": r.digits,
+                   "keys": r.keys, "max_keys": r.max_keys, "bytes_per_key": r.stride_bytes,
+                   "in_penalty_box": r.penalties, "trips": r.trips, "refused_while_boxed": r.boxed,
+                   "evicted_idle": r.evicted_idle, "evicted_at_cap": r.evicted_full,
+                   "dropped": r.dropped})
+        })
+        .collect()
+}
+
 /// `json status`.
 pub(super) fn status_json(service: &Service) -> Answer {
     let ops = &service.ops;
@@ -404,7 +477,10 @@ pub(super) fn status_json(service: &Service) -> Answer {
             "lists": engine.as_ref().map(|e| e.config().defined_list_count()),
             "entries": engine.as_ref().map(|e| e.entry_count()),
             "calls": {"screened": load(&s.screened), "allowed": load(&s.allowed),
-                      "blocked": load(&s.blocked), "error": load(&s.errors)},
+                      "blocked": load(&s.blocked), "error": load(&s.errors),
+                      "limited": load(&s.limited), "shadow_limited": load(&s.shadow_limited)},
+            "limits": limits_json(service),
+            "limit_state": service.state_file(),
             "reloads": {"ok": load(&s.reloads_ok), "failed": load(&s.reloads_failed)},
             "runtime_entries": {"block": ops.runtime.len(RuntimeList::Block, now),
                                 "allow": ops.runtime.len(RuntimeList::Allow, now)},

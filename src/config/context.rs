@@ -22,6 +22,8 @@ pub(super) struct ParseContext {
     pub(super) base_dir: std::path::PathBuf,
     /// Limit names seen so far (each unique).
     pub(super) limit_names: BTreeSet<String>,
+    /// List files read so far.
+    pub(super) list_files: Vec<std::path::PathBuf>,
 }
 
 thread_local! {

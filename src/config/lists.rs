@@ -88,6 +88,11 @@ impl<'de> Deserialize<'de> for ListFile {
         validated_str(d, "a list file path", |name| {
             let (base, plan) = in_context(|ctx| (ctx.base_dir.clone(), ctx.plan.clone()));
             let path = resolve_path(&base, name);
+            in_context(|ctx| {
+                if !ctx.list_files.contains(&path) {
+                    ctx.list_files.push(path.clone());
+                }
+            });
             let text = std::fs::read(&path)
                 .map_err(|e| format!("cannot read list file {}: {e}", path.display()))?;
             match read_list_file(&text, &path, &plan) {
@@ -329,6 +334,14 @@ mod config_tests {
         assert_eq!(
             all.includes,
             [c.lists.iter().position(|l| l.name == "pools").unwrap()]
+        );
+        // The files read, for file watching.
+        assert_eq!(
+            c.list_files,
+            [
+                dir.0.join("lists/pools.txt"),
+                dir.0.join("lists/numbers.txt")
+            ]
         );
     }
 

@@ -216,6 +216,9 @@ pub struct Config {
     pub limits: Vec<limits::Limit>,
     /// Settings shared by all limits.
     pub limiter: limits::LimiterSettings,
+    /// The list files the config read (`file:` / `files:` in lists), in
+    /// the order read: a change to one reloads like a change to the YAML.
+    pub list_files: Vec<PathBuf>,
 }
 
 impl Config {
@@ -269,6 +272,7 @@ impl Config {
             notes: Vec::new(),
             base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             limit_names: BTreeSet::new(),
+            list_files: Vec::new(),
         };
         lists::take_file_error();
         let (file, context) = with_context(context, || {
@@ -283,6 +287,7 @@ impl Config {
 
         let mut config = file.resolve(path.to_path_buf(), numbering, text)?;
         config.notes = context.notes;
+        config.list_files = context.list_files;
         Ok(config)
     }
 
@@ -509,6 +514,7 @@ impl FileSpec {
             profiles,
             limits,
             limiter,
+            list_files: Vec::new(),
         })
     }
 }

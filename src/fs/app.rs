@@ -128,6 +128,17 @@ fn screen(session: &Session, data: &str) {
     let done = perform(session, &plan.steps, &mut |challenge| {
         challenge_passed(&service, challenge, SystemTime::now())
     });
+    // Off the decision: the call has been waiting for the caller anyway.
+    if let Some(first) = &plan.challenge_evidence {
+        let (passed, digits) = match &done.challenge {
+            Some(c) => (
+                c.passed,
+                c.pressed.as_deref().or(c.invalid.as_deref()).unwrap_or(""),
+            ),
+            None => (false, ""),
+        };
+        service.record_challenge(first, passed, digits, SystemTime::now());
+    }
     for app in &done.failed_apps {
         log(
             Some(session),

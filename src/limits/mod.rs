@@ -9,7 +9,8 @@
 //! - [`penalty`]: the penalty box header of a key's state;
 //! - [`table`]: one limit level's keys, sharded and capped;
 //! - [`store`]: all tables, kept by limit name across reloads, saved to disk;
-//! - [`persist`]: the state file; [`saver`]: the thread that writes it.
+//! - [`persist`]: the state file; [`saver`]: the thread that writes it;
+//! - [`notices`]: keys entering and leaving the box, for events.
 //!
 //! A [`Limiter`] is the limits of one engine (one config), sharing the tables
 //! of the [`store::LimitStore`] that outlives it.
@@ -18,6 +19,7 @@ pub mod country_codes;
 pub mod distinct;
 pub mod key;
 pub mod layout;
+pub mod notices;
 pub mod penalty;
 pub mod persist;
 pub mod saver;
@@ -31,6 +33,7 @@ use std::sync::Arc;
 use crate::config::limits::{Limit, Threshold};
 use crate::numbers::Caller;
 use key::{number_id, track_key, KeyText, TrackKey};
+use notices::{ChangeReason, PenaltyNotice, PenaltyWatch};
 use penalty::PenaltyState;
 use store::Signal;
 use table::{Counts, LevelTable, Observation, Undo};
@@ -51,6 +54,7 @@ pub struct Limiter {
     /// In config order (same index as `Config::limits`).
     pub limits: Vec<CompiledLimit>,
     signal: Option<Arc<Signal>>,
+    watch: Option<Arc<PenaltyWatch>>,
 }
 
 /// How a limit stopped a call.
@@ -167,9 +171,19 @@ impl fmt::Display for LevelReport {
 }
 
 impl Limiter {
-    /// Limits bound to these tables (see [`store::LimitStore::attach`]).
-    pub fn new(limits: Vec<CompiledLimit>, signal: Option<Arc<Signal>>) -> Limiter {
-        Limiter { limits, signal }
+    /// Limits bound to these tables (see [`store::LimitStore::attach`]);
+    /// `signal` wakes the saving thread and `watch` hears of keys entering
+    /// the penalty box.
+    pub fn new(
+        limits: Vec<CompiledLimit>,
+        signal: Option<Arc<Signal>>,
+        watch: Option<Arc<PenaltyWatch>>,
+    ) -> Limiter {
+        Limiter {
+            limits,
+            signal,
+            watch,
+        }
     }
 
     /// Whether there are no limits.
@@ -234,9 +248,25 @@ impl Limiter {
                     penalty,
                     counts,
                 } => {
-                    if live && penalty.is_some() {
+                    if let (true, Some(p)) = (live, penalty) {
                         if let Some(signal) = &self.signal {
                             signal.nudge();
+                        }
+                        // The shard lock is released: tell the watch.
+                        if let Some(watch) = self.watch.as_ref().filter(|w| w.is_enabled()) {
+                            watch.push(PenaltyNotice {
+                                limit: limit.name.clone(),
+                                key: KeyText {
+                                    kind: limit.key,
+                                    key,
+                                    home_cc,
+                                }
+                                .to_string(),
+                                entered: true,
+                                reason: ChangeReason::Tripped,
+                                penalty: p,
+                                shadow: limit.shadow,
+                            });
                         }
                     }
                     Some(hit(HitState::Tripped { threshold }, counts, penalty))

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::key::KeyText;
 use super::layout::Layout;
+use super::notices::{ChangeReason, PenaltyNotice, PenaltyWatch};
 use super::penalty::PenaltyState;
 use super::persist::{self, SavedTable};
 use super::table::LevelTable;
@@ -147,6 +148,8 @@ pub struct LimitStore {
     pub signal: Arc<Signal>,
     /// How saving went.
     pub save_stats: SaveStats,
+    /// Keys entering and leaving the penalty box (off until enabled).
+    pub watch: Arc<PenaltyWatch>,
 }
 
 impl LimitStore {
@@ -209,7 +212,11 @@ impl LimitStore {
         }
         inner.attached = attached;
         inner.home_cc = config.numbering.country_code.clone();
-        Limiter::new(compiled, Some(Arc::clone(&self.signal)))
+        Limiter::new(
+            compiled,
+            Some(Arc::clone(&self.signal)),
+            Some(Arc::clone(&self.watch)),
+        )
     }
 
     /// Keys in the penalty box at `now`, limit by limit (`only`: one limit).
@@ -247,7 +254,7 @@ impl LimitStore {
         let mut cleared = 0;
         for t in &inner.attached {
             let layout = t.table.layout();
-            for (k, _) in t.table.penalties(now) {
+            for (k, penalty) in t.table.penalties(now) {
                 let text = KeyText {
                     kind: layout.kind,
                     key: k,
@@ -256,6 +263,14 @@ impl LimitStore {
                 .to_string();
                 if key.map_or(true, |want| want == text) && t.table.remove(&k) {
                     cleared += 1;
+                    self.watch.push(PenaltyNotice {
+                        limit: t.limit.clone(),
+                        key: text,
+                        entered: false,
+                        reason: ChangeReason::Cleared,
+                        penalty,
+                        shadow: t.shadow,
+                    });
                 }
             }
         }

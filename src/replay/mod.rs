@@ -64,11 +64,23 @@ pub fn outcome_of<'a>(call: &'a CallRecord, v: &'a Verdict<'_>) -> Outcome<'a> {
         rule: v.rule_name(),
         reason: v.reason.as_str(),
         reply: v.reply_name(),
-        // The verdict names no limit or shadow rule yet; these follow the
-        // engine when it does.
-        limit: "",
-        shadow: "",
+        limit: v.limit.map_or("", |h| h.limit.name.as_str()),
+        shadow: shadow_of(v),
         line: call.line,
+    }
+}
+
+/// What a shadow rule or shadow limit would have done to an allowed call:
+/// the name of the shadow rule that would have blocked it, else of the
+/// shadow limit that would have refused it; empty otherwise.
+fn shadow_of<'a>(v: &'a Verdict<'_>) -> &'a str {
+    if v.action != crate::config::Action::Allow {
+        return "";
+    }
+    match (v.shadow, &v.shadow_limit) {
+        (Some(rule), _) if rule.action == crate::config::Action::Block => &rule.name,
+        (_, Some(hit)) => &hit.limit.name,
+        _ => "",
     }
 }
 

@@ -88,6 +88,8 @@ struct LedgerLine {
     reason: Lenient,
     shadow: Lenient,
     shadow_rule: Lenient,
+    shadow_limit: Lenient,
+    line: Lenient,
 }
 
 /// A ledger line that was skipped, and why.
@@ -186,16 +188,19 @@ pub fn read_ledger<R: BufRead>(
         if stats.first_offset.is_none() {
             stats.first_offset = stamp.offset;
         }
+        // A challenge's result follows up a call already read.
+        if entry.outcome.text().starts_with("challenge-") {
+            continue;
+        }
         let verdict = if entry.verdict.0.is_some() {
             verdict_word(entry.verdict.text())
         } else {
             verdict_word(entry.outcome.text())
         };
-        let shadow = if entry.shadow.0.is_some() {
-            entry.shadow.text()
-        } else {
-            entry.shadow_rule.text()
-        };
+        let shadow = [&entry.shadow, &entry.shadow_rule, &entry.shadow_limit]
+            .into_iter()
+            .find(|s| !s.text().is_empty())
+            .map_or("", |s| s.text());
         let outcome = Outcome {
             time: stamp.time,
             caller: caller_of(
@@ -211,7 +216,8 @@ pub fn read_ledger<R: BufRead>(
             reply: entry.reply.text(),
             limit: entry.limit.text(),
             shadow,
-            line: line_no,
+            // A replay's output names the call's line in the history.
+            line: entry.line.text().parse().unwrap_or(line_no),
         };
         stats.calls += 1;
         each(&outcome, stamp.offset);

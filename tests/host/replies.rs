@@ -346,3 +346,50 @@ fn a_missing_recording_is_a_config_error_with_its_line() {
         r.text()
     );
 }
+
+/// The ledger keeps a challenged call twice: when it is screened
+/// (`challenged`) and when the caller has answered (`challenge-passed` or
+/// `challenge-failed`, with the digits), so a regulator sees both.
+#[test]
+fn a_challenge_and_its_result_are_both_in_the_ledger() {
+    let (conf, sounds) = conf_with_sounds("challenge-ledger", CHALLENGE);
+    let script = format!(
+        "{}global db_dir {}\nload\nvar caller_id_number +8617012345678\ndigits 2\ncall\nvar caller_id_number +8617055555555\ndigits 1\ncall\napi metrics\nshutdown\n",
+        preamble(&conf, &sounds).trim_end_matches("load\n"),
+        conf.0.join("db").display()
+    );
+    let r = run(&script);
+    let dir = conf.0.join("db/callscreen/ledger");
+    let text: String = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", dir.display(), r.text()))
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|v| {
+            (
+                v["caller"].as_str().unwrap(),
+                v["outcome"].as_str().unwrap(),
+                v["digits"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("+8617012345678", "challenged", ""),
+            ("+8617012345678", "challenge-failed", "2"),
+            ("+8617055555555", "challenged", ""),
+            ("+8617055555555", "challenge-passed", "1"),
+        ],
+        "{text}"
+    );
+    assert_eq!(lines[1]["rule"], "pool");
+    assert_eq!(lines[1]["reply"], "ask");
+    r.assert_has("API| callscreen_challenges_total{result=\"failed\"} 1");
+    r.assert_has("API| callscreen_challenges_total{result=\"passed\"} 1");
+}
