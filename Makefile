@@ -40,10 +40,11 @@ CLI := target/release/callscreen
 
 all: build
 
-# bindgen needs libclang; a C compiler builds the test stand-in for the core.
+# bindgen needs libclang (libclang.so / libclang-N.so; libclang-cpp, which other
+# packages pull in, is not it); a C compiler builds the test stand-in for the core.
 deps:
 	@missing=""; \
-	clang=""; for f in /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*-linux-gnu/libclang*.so*; do [ -e "$$f" ] && clang=1; done; \
+	clang=""; for f in /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so* /usr/lib/*-linux-gnu/libclang.so* /usr/lib/*-linux-gnu/libclang-[0-9]*.so*; do [ -e "$$f" ] && clang=1; done; \
 	[ -n "$$clang" ] || missing="$$missing libclang-dev"; \
 	command -v cc >/dev/null 2>&1 || missing="$$missing gcc"; \
 	command -v readelf >/dev/null 2>&1 || missing="$$missing binutils"; \

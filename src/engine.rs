@@ -321,31 +321,34 @@ impl Engine {
     /// Decides what happens to a call.
     /// Counts the call against the limits.
     pub fn screen(&self, call: &CallFacts<'_>, now: SystemTime) -> Verdict<'_> {
-        let verdict = self.decide(call, now, None);
-        self.apply_limits(verdict, now, true, None)
+        let mut verdict = self.decide(call, now, None);
+        self.apply_limits(&mut verdict, now, true, None);
+        verdict
     }
 
     /// Decides, and records why each rule matched or not.
     pub fn explain(&self, call: &CallFacts<'_>, now: SystemTime) -> (Verdict<'_>, Vec<TraceStep>) {
         let mut trace = Vec::new();
-        let verdict = self.decide(call, now, Some(&mut trace));
+        let mut verdict = self.decide(call, now, Some(&mut trace));
         // Limits are looked at, not counted: an explanation is not a call.
-        let verdict = self.apply_limits(verdict, now, false, Some(&mut trace));
+        self.apply_limits(&mut verdict, now, false, Some(&mut trace));
         (verdict, trace)
     }
 
     /// Runs the limits over a call the rules did not allow. The first
     /// refusing limit (in config order) decides; every limit counts the call
     /// in its own windows unless it refused it; shadow limits only record.
+    /// The verdict is changed in place (it is large, and most calls meet no
+    /// limit).
     fn apply_limits<'e>(
         &'e self,
-        mut verdict: Verdict<'e>,
+        verdict: &mut Verdict<'e>,
         now: SystemTime,
         live: bool,
         mut trace: Option<&mut Vec<TraceStep>>,
-    ) -> Verdict<'e> {
+    ) {
         if self.limiter.is_empty() {
-            return verdict;
+            return;
         }
         let allowed_by_rule = verdict.rule.is_some() && verdict.action == Action::Allow;
         let at = now;
@@ -421,7 +424,6 @@ impl Engine {
                 verdict.limit = Some(hit);
             }
         }
-        verdict
     }
 
     /// The limit state these limits count in.

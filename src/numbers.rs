@@ -285,7 +285,7 @@ impl NumberPlan {
     /// Classifies a caller ID as received: a number (in E.164), anonymous or
     /// malformed. Never fails and never allocates.
     pub fn classify(&self, raw: &str) -> Caller {
-        let text = raw.trim();
+        let text = trim_caller_id(raw);
         if text.is_empty() {
             return Caller::Anonymous;
         }
@@ -299,7 +299,7 @@ impl NumberPlan {
             None => (false, text),
         };
         if !bare.is_empty() && bare.len() <= MAX_INPUT && bare.bytes().all(|b| b.is_ascii_digit()) {
-            return match self.assemble(bare, plus) {
+            return match self.assemble(bare.as_bytes(), plus) {
                 Ok(n) => Caller::Number(n),
                 Err(_) => Caller::Malformed,
             };
@@ -354,45 +354,48 @@ impl NumberPlan {
         if n == 0 {
             return Err(NumberError::Empty);
         }
-        let digits = std::str::from_utf8(&digits[..n]).map_err(|_| NumberError::Empty)?;
-        self.assemble(digits, plus)
+        self.assemble(&digits[..n], plus)
     }
 
-    /// Turns the digits of a number into E.164 digits, following the plan.
-    fn assemble(&self, digits: &str, plus: bool) -> Result<E164, NumberError> {
+    /// Turns the digits of a number into E.164, following the plan. The
+    /// value is folded straight from the parts (country code, area code, the
+    /// digits kept), with no intermediate text: this runs twice per call.
+    fn assemble(&self, digits: &[u8], plus: bool) -> Result<E164, NumberError> {
         if digits.len() < MIN_DIGITS {
             return Err(NumberError::TooShort);
         }
-        let shape = self.shape(digits.as_bytes(), Some(digits.len()), plus);
-        let mut buf = [0u8; 48];
-        let mut n = 0usize;
-        let mut push = |part: &[u8]| -> Result<(), NumberError> {
-            let end = n + part.len();
-            if end > buf.len() {
-                return Err(NumberError::TooLong);
-            }
-            buf[n..end].copy_from_slice(part);
-            n = end;
-            Ok(())
+        let shape = self.shape(digits, Some(digits.len()), plus);
+        let country: &[u8] = if shape.country {
+            self.country_code.as_bytes()
+        } else {
+            b""
         };
-        if shape.country {
-            push(self.country_code.as_bytes())?;
-        }
-        if shape.area {
-            push(self.area_code.as_bytes())?;
-        }
-        push(&digits.as_bytes()[shape.skip..])?;
-        let full = std::str::from_utf8(&buf[..n]).map_err(|_| NumberError::Empty)?;
-        if full.len() > MAX_E164_DIGITS {
+        let area: &[u8] = if shape.area {
+            self.area_code.as_bytes()
+        } else {
+            b""
+        };
+        let kept = &digits[shape.skip..];
+        let len = country.len() + area.len() + kept.len();
+        if len > MAX_E164_DIGITS {
             return Err(NumberError::TooLong);
         }
-        if full.len() < MIN_DIGITS {
+        if len < MIN_DIGITS {
             return Err(NumberError::TooShort);
         }
-        if full.starts_with('0') {
+        let first = country.first().or(area.first()).or(kept.first());
+        if first == Some(&b'0') {
             return Err(NumberError::LeadingZero);
         }
-        E164::from_digits(full).ok_or(NumberError::Empty)
+        // Only a plan built by hand with a non-digit code fails here.
+        let value = fold_digits(0, country)
+            .and_then(|v| fold_digits(v, area))
+            .and_then(|v| fold_digits(v, kept))
+            .ok_or(NumberError::Empty)?;
+        Ok(E164 {
+            value,
+            len: len as u8,
+        })
     }
 
     /// Normalises the digits before a `*` of a prefix pattern; the result is
@@ -432,6 +435,28 @@ impl NumberPlan {
             return Err(NumberError::LeadingZero);
         }
         Ok(full)
+    }
+}
+
+/// `value` followed by the decimal `digits`; `None` if one is not a digit.
+fn fold_digits(mut value: u64, digits: &[u8]) -> Option<u64> {
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        value = value * 10 + u64::from(d);
+    }
+    Some(value)
+}
+
+/// `raw` without leading and trailing white space (Unicode's, as
+/// `str::trim`), with no scan at all in the usual case of text that starts
+/// and ends with a visible ASCII character.
+fn trim_caller_id(raw: &str) -> &str {
+    match (raw.as_bytes().first(), raw.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => raw,
+        _ => raw.trim(),
     }
 }
 
