@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/skip.rs"]
+mod skip;
+
 fn find_chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM") {
         return Some(PathBuf::from(p));
@@ -226,9 +229,9 @@ fn the_html_report_opens_in_chromium_with_its_charts() {
     assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
 
     let Some(browser) = find_chromium() else {
-        eprintln!(
-            "\n*** SKIPPED: the_html_report_opens_in_chromium_with_its_charts: no chromium found \
-             (apt-get install chromium, or set CHROMIUM=/path/to/chromium) ***\n"
+        skip::skip(
+            "the_html_report_opens_in_chromium_with_its_charts",
+            "no chromium found (apt-get install chromium, or set CHROMIUM=/path/to/chromium)",
         );
         return;
     };

@@ -1,9 +1,12 @@
 //! End-to-end tests against a real FreeSWITCH (found through
 //! `FREESWITCH_PREFIX`, /usr/local/freeswitch, or `freeswitch` on PATH).
-//! Without one, every test says SKIPPED and passes; `make test` says so too.
+//! Without one, every test says SKIPPED and returns; `make test` counts it as
+//! skipped.
 
 mod esl;
 mod freeswitch;
+#[path = "../support/skip.rs"]
+mod skip;
 
 use freeswitch::{find_install, FreeSwitch, Install};
 
@@ -11,8 +14,9 @@ use freeswitch::{find_install, FreeSwitch, Install};
 fn install_or_skip(test: &str) -> Option<Install> {
     let found = find_install();
     if found.is_none() {
-        eprintln!(
-            "SKIPPED {test}: no FreeSWITCH found (set FREESWITCH_PREFIX, install into /usr/local/freeswitch, or put freeswitch on PATH)"
+        skip::skip(
+            test,
+            "no FreeSWITCH found (set FREESWITCH_PREFIX, install into /usr/local/freeswitch, or put freeswitch on PATH)",
         );
     }
     found

@@ -138,7 +138,10 @@ fn screened_sip_callers_get_the_reply_s_sip_response() {
         return;
     };
     if !sipp_available() {
-        eprintln!("SKIPPED screened_sip_callers_get_the_reply_s_sip_response: sipp (sip-tester) not installed");
+        super::skip::skip(
+            "screened_sip_callers_get_the_reply_s_sip_response",
+            "sipp (Debian's sip-tester) not installed",
+        );
         return;
     }
     let fs = FreeSwitch::start_with_sip(&install, "sip-replies", CONFIG, "", Some(PUBLIC));
