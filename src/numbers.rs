@@ -196,6 +196,20 @@ pub(crate) struct Shape {
     pub(crate) country: bool,
     /// Put the home area code in front (after the country code).
     pub(crate) area: bool,
+    /// Digits to drop further in, as `(start, len)`: a trunk prefix written
+    /// after the home country code (`+86 (0)170…`).
+    pub(crate) cut: Option<(usize, usize)>,
+}
+
+impl Shape {
+    /// The digits that stay, in order: `digits` without the leading prefix
+    /// and without the cut (the second part is empty when nothing is cut).
+    pub(crate) fn kept<'d, T>(&self, digits: &'d [T]) -> (&'d [T], &'d [T]) {
+        match self.cut {
+            Some((start, len)) => (&digits[self.skip..start], &digits[start + len..]),
+            None => (&digits[self.skip..], &[]),
+        }
+    }
 }
 
 /// Why a text could not be read as a number (used for config patterns).
@@ -244,15 +258,37 @@ impl NumberPlan {
     /// leading literal digits (all of them for a number, fewer for a pattern
     /// with wildcards), `total` the full digit count when it is known.
     pub(crate) fn shape(&self, head: &[u8], total: Option<usize>, plus: bool) -> Shape {
-        let keep = |skip| Shape {
-            skip,
-            country: false,
-            area: false,
-        };
         let national = |skip, area| Shape {
             skip,
             country: true,
             area,
+            cut: None,
+        };
+        let cc = self.country_code.as_bytes();
+        let trunk = self.national_prefix.as_bytes();
+        let lengths = &self.national_number_lengths;
+        // International digits from `skip` on. A trunk prefix right after the
+        // home country code is the written `+86 (0)170…` form: with a trunk
+        // prefix in the plan, the home country's national numbers never
+        // start with it, so it is dropped (when the length left is a
+        // national one, where lengths are known).
+        let keep = |skip: usize| {
+            let rest = &head[skip.min(head.len())..];
+            let national_left = |n: usize| {
+                lengths.is_empty() || total.map_or(true, |t| lengths.contains(&(t - n)))
+            };
+            let cut = (!cc.is_empty()
+                && !trunk.is_empty()
+                && rest.starts_with(cc)
+                && rest[cc.len()..].starts_with(trunk)
+                && national_left(skip + cc.len() + trunk.len()))
+            .then_some((skip + cc.len(), trunk.len()));
+            Shape {
+                skip,
+                country: false,
+                area: false,
+                cut,
+            }
         };
         if plus {
             return keep(0);
@@ -261,20 +297,20 @@ impl NumberPlan {
         if !intl.is_empty() && head.starts_with(intl) {
             return keep(intl.len());
         }
-        let trunk = self.national_prefix.as_bytes();
         if !trunk.is_empty() && head.starts_with(trunk) {
             return national(trunk.len(), false);
         }
-        let (Some(total), false) = (total, self.national_number_lengths.is_empty()) else {
+        let (Some(total), false) = (total, lengths.is_empty()) else {
             return national(0, false);
         };
-        let lengths = &self.national_number_lengths;
         if lengths.contains(&total) {
             return national(0, false);
         }
-        let cc = self.country_code.as_bytes();
-        if !cc.is_empty() && head.starts_with(cc) && lengths.contains(&(total - cc.len())) {
-            return keep(0);
+        if !cc.is_empty() && head.starts_with(cc) {
+            let intl = keep(0);
+            if intl.cut.is_some() || lengths.contains(&(total - cc.len())) {
+                return intl;
+            }
         }
         if !self.area_code.is_empty() && lengths.contains(&(total + self.area_code.len())) {
             return national(0, true);
@@ -375,8 +411,8 @@ impl NumberPlan {
         } else {
             b""
         };
-        let kept = &digits[shape.skip..];
-        let len = country.len() + area.len() + kept.len();
+        let (kept, after_cut) = shape.kept(digits);
+        let len = country.len() + area.len() + kept.len() + after_cut.len();
         if len > MAX_E164_DIGITS {
             return Err(NumberError::TooLong);
         }
@@ -391,6 +427,7 @@ impl NumberPlan {
         let value = fold_digits(0, country)
             .and_then(|v| fold_digits(v, area))
             .and_then(|v| fold_digits(v, kept))
+            .and_then(|v| fold_digits(v, after_cut))
             .ok_or(NumberError::Empty)?;
         Ok(E164 {
             value,
@@ -424,7 +461,10 @@ impl NumberPlan {
         if shape.area {
             full.push_str(&self.area_code);
         }
-        full.push_str(&digits[shape.skip..]);
+        let (kept, after_cut) = shape.kept(digits.as_bytes());
+        for part in [kept, after_cut] {
+            full.extend(part.iter().map(|&b| char::from(b)));
+        }
         if full.is_empty() {
             return Err(NumberError::Empty);
         }
@@ -603,6 +643,37 @@ pub(crate) mod tests {
         assert_eq!(plan.prefix_digits("+1").unwrap(), "1");
         assert!(plan.prefix_digits("+86x").is_err());
         assert_eq!(plan.prefix_digits("").unwrap_err(), NumberError::Empty);
+    }
+
+    #[test]
+    fn a_trunk_prefix_written_after_the_home_country_code_is_dropped() {
+        let plan = cn();
+        let want = e164("+8617012345678");
+        for form in [
+            "+86 (0)170 1234 5678",
+            "+86017012345678",
+            "0086017012345678",
+            "86017012345678",
+            "sip:+86017012345678@carrier.example",
+        ] {
+            assert_eq!(plan.classify(form), want, "form {form:?}");
+        }
+        // Patterns meet the same numbers.
+        assert_eq!(plan.prefix_digits("+86(0)170").unwrap(), "86170");
+        // Only the home country's trunk prefix, and only where the length
+        // left is a national one: a 0 that is part of a foreign number stays.
+        assert_eq!(plan.classify("+390612345678"), e164("+390612345678"));
+        assert_eq!(plan.classify("+8601234"), e164("+8601234"));
+        // A plan without a trunk prefix (as in Italy) keeps every 0.
+        let it = NumberPlan {
+            country_code: "39".into(),
+            national_prefix: String::new(),
+            international_prefix: "00".into(),
+            national_number_lengths: vec![],
+            area_code: String::new(),
+        };
+        assert_eq!(it.classify("+39 06 1234 5678"), e164("+390612345678"));
+        assert_eq!(it.classify("06 1234 5678"), e164("+390612345678"));
     }
 
     #[test]

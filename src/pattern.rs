@@ -308,7 +308,9 @@ fn normalise_classes(
     if shape.area {
         out.extend(literal(&plan.area_code));
     }
-    out.extend_from_slice(&classes[shape.skip..]);
+    let (kept, after_cut) = shape.kept(classes);
+    out.extend_from_slice(kept);
+    out.extend_from_slice(after_cut);
     if out.len() > MAX_E164_DIGITS {
         return Err(Normalise::Number(NumberError::TooLong));
     }
