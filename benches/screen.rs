@@ -12,11 +12,10 @@
 //! `cargo bench --bench screen` (or `make bench`). Generated data: 1,000,000
 //! exact numbers, 100,000 prefixes and 1,000 regexes in list files, 50 rules.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::System;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{black_box, Criterion};
@@ -25,36 +24,17 @@ use mod_callscreen::engine::{CallFacts, Engine};
 use mod_callscreen::number_set::NumberSet;
 use mod_callscreen::pattern::Pattern;
 use regex::Regex;
+use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 
-/// Counts live heap bytes, to measure what a compiled set takes.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: as for `GlobalAlloc::realloc`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts heap bytes, to measure what a compiled set takes.
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Heap bytes live now (allocated minus freed since the start).
+fn live_heap() -> isize {
+    let stats = ALLOCATOR.stats();
+    stats.bytes_allocated as isize - stats.bytes_deallocated as isize + stats.bytes_reallocated
+}
 
 const EXACT: usize = 1_000_000;
 const PREFIXES: usize = 100_000;
@@ -285,11 +265,11 @@ fn fixture() -> Fixture {
         .iter()
         .map(|n| Pattern::parse(n, &plan).expect("pattern"))
         .collect();
-    // Every page of the table is written while building (control bytes and
-    // buckets), so the heap bytes are resident.
-    let heap_before = LIVE.load(Ordering::Relaxed);
+    // The table's slots are spread over all its pages while building, so
+    // its heap bytes are resident.
+    let heap_before = live_heap();
     let set = NumberSet::build(&patterns);
-    let heap_after = LIVE.load(Ordering::Relaxed);
+    let heap_after = live_heap();
     let stats = set.stats();
     println!(
         "memory: {} exact numbers: {:.1} B/entry on the heap (set's own count {:.1} B/entry)",
@@ -299,11 +279,11 @@ fn fixture() -> Fixture {
     );
     drop(patterns);
     let strings: HashSet<String> = data.exact.iter().cloned().collect();
-    let (heap_strings, _) = (LIVE.load(Ordering::Relaxed), 0);
+    let (heap_strings, _) = (live_heap(), 0);
     let copy: HashSet<String> = strings.iter().cloned().collect();
     println!(
         "memory: the same numbers as a HashSet<String> (mod_blacklist's way): {:.1} B/entry",
-        (LIVE.load(Ordering::Relaxed) - heap_strings) as f64 / EXACT as f64
+        (live_heap() - heap_strings) as f64 / EXACT as f64
     );
     drop(copy);
 

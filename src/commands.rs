@@ -9,8 +9,9 @@ use crate::check_args::CheckRequest;
 use crate::config::duration::Seconds;
 use crate::engine::{CallFacts, Engine, ProfileChoice};
 use crate::limits::unix_seconds;
+use crate::numbers::printable;
 use crate::runtime_lists::RuntimeList;
-use crate::service::Service;
+use crate::service::{Persisted, Service};
 use crate::timefmt::iso8601_utc;
 
 mod entries;
@@ -231,16 +232,23 @@ pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
         },
         ApiCommand::PenaltyList { limit } => penalty_list(service, limit.as_deref()),
         ApiCommand::PenaltyClear { key } => {
-            match (
-                service.clear_penalties(key.as_deref(), SystemTime::now()),
-                key,
-            ) {
-                (0, Some(key)) => format!("-ERR no key {key} in the penalty box\n"),
-                (n, Some(key)) => format!(
-                    "+OK lifted {n} {} of {key}\n",
-                    plural(n, "penalty", "penalties")
+            let (n, persisted) = service.clear_penalties(key.as_deref(), SystemTime::now());
+            let what = format!(
+                "{n} {}{}",
+                plural(n, "penalty", "penalties"),
+                key.as_deref()
+                    .map(|k| format!(" of {k}"))
+                    .unwrap_or_default()
+            );
+            match (n, &key, persisted) {
+                (0, Some(key), _) => format!("-ERR no key {key} in the penalty box\n"),
+                (_, _, Persisted::Saved) => format!("+OK lifted {what}\n"),
+                (_, _, Persisted::MemoryOnly) => format!(
+                    "+OK lifted {what} (memory only: no state directory, a restart brings it back)\n"
                 ),
-                (n, None) => format!("+OK lifted {n} {}\n", plural(n, "penalty", "penalties")),
+                (_, _, Persisted::Failed(why)) => format!(
+                    "-ERR lifted {what} in memory, but saving the limit state failed ({why}): a restart may bring it back\n"
+                ),
             }
         }
     }
@@ -430,9 +438,19 @@ pub fn check_request(engine: &Engine, request: &CheckRequest) -> String {
     let (verdict, trace) = engine.explain(&facts, now);
     let (_, how) = engine.select_profile(&facts);
     let mut out = format!("+OK {}\n", verdict.action.as_str());
-    let _ = writeln!(out, "caller: {} -> {}", request.caller, verdict.caller);
+    let _ = writeln!(
+        out,
+        "caller: {} -> {}",
+        printable(&request.caller),
+        verdict.caller
+    );
     if !destination.is_empty() {
-        let _ = writeln!(out, "destination: {destination} -> {}", verdict.destination);
+        let _ = writeln!(
+            out,
+            "destination: {} -> {}",
+            printable(destination),
+            verdict.destination
+        );
     }
     if let Some(name) = &request.caller_name {
         let _ = writeln!(out, "caller name: {name:?}");

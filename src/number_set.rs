@@ -112,18 +112,23 @@ impl NumberSet {
     }
 
     fn seal(&mut self) {
-        self.exact.shrink_to_fit();
+        self.exact.seal();
         self.ranges.seal();
         self.trie.shrink_to_fit();
         if self.regexes.is_none() && !self.regex_sources.is_empty() {
-            // Each source compiled on its own when the config was read, so
-            // the set compiles; should it not (size limits add up), the
-            // regexes are left out rather than the whole config refused.
-            self.regexes = RegexSetBuilder::new(&self.regex_sources)
-                .unicode(false)
-                .size_limit(REGEX_SIZE_LIMIT.saturating_mul(self.regex_sources.len()))
-                .dfa_size_limit(8 << 20)
-                .build()
+            // Each source compiled on its own, with these options, when the
+            // config was read: only the size limit can refuse the set, and a
+            // set the sum of their sizes allows is then built without one,
+            // so no regex is ever left out.
+            let build = |size_limit: usize| {
+                RegexSetBuilder::new(&self.regex_sources)
+                    .unicode(false)
+                    .size_limit(size_limit)
+                    .dfa_size_limit(8 << 20)
+                    .build()
+            };
+            self.regexes = build(REGEX_SIZE_LIMIT.saturating_mul(self.regex_sources.len()))
+                .or_else(|_| build(usize::MAX))
                 .ok();
         }
     }

@@ -274,9 +274,8 @@ impl NumberPlan {
         // national one, where lengths are known).
         let keep = |skip: usize| {
             let rest = &head[skip.min(head.len())..];
-            let national_left = |n: usize| {
-                lengths.is_empty() || total.map_or(true, |t| lengths.contains(&(t - n)))
-            };
+            let national_left =
+                |n: usize| lengths.is_empty() || total.map_or(true, |t| lengths.contains(&(t - n)));
             let cut = (!cc.is_empty()
                 && !trunk.is_empty()
                 && rest.starts_with(cc)
@@ -478,6 +477,17 @@ impl NumberPlan {
     }
 }
 
+/// A caller ID as received, safe to put on one line of a log or an fs_cli
+/// answer: control characters (a newline that would forge a line of its own)
+/// are escaped as `\n`, `\u{1b}`, …; anything else is shown as it is.
+pub fn printable(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(raw.escape_debug().to_string())
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    }
+}
+
 /// `value` followed by the decimal `digits`; `None` if one is not a digit.
 fn fold_digits(mut value: u64, digits: &[u8]) -> Option<u64> {
     for &b in digits {
@@ -643,6 +653,14 @@ pub(crate) mod tests {
         assert_eq!(plan.prefix_digits("+1").unwrap(), "1");
         assert!(plan.prefix_digits("+86x").is_err());
         assert_eq!(plan.prefix_digits("").unwrap_err(), NumberError::Empty);
+    }
+
+    #[test]
+    fn a_caller_id_is_shown_on_one_line() {
+        assert_eq!(printable("+8613800138000"), "+8613800138000");
+        assert_eq!(printable("Zoë 李"), "Zoë 李");
+        assert_eq!(printable("1\n+OK allow"), "1\\n+OK allow");
+        assert_eq!(printable("a\u{1b}[2J"), "a\\u{1b}[2J");
     }
 
     #[test]

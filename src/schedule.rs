@@ -142,7 +142,7 @@ fn parse_clock(text: &str, allow_24: bool) -> Option<u32> {
         Some(s) => s.parse().ok()?,
         None => 0,
     };
-    if parts.next().is_some() || m > 59 || s > 59 {
+    if parts.next().is_some() || h > 24 || m > 59 || s > 59 {
         return None;
     }
     let secs = h * 3600 + m * 60 + s;
@@ -363,6 +363,8 @@ mod tests {
             "08:00-08:00",
             "x-y",
             "24:00-01:00",
+            "1193047:00-07:00",
+            "07:00-4294967295:00",
         ] {
             assert!(parse_time_range(bad).is_err(), "{bad}");
         }

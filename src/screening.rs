@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use crate::config::{Action, ReplyKind};
 use crate::engine::CallFacts;
 use crate::ledger::LedgerRecord;
+use crate::numbers::printable;
 use crate::replies::steps::{steps_for, ChallengeStep, HostStep, VAR_CHALLENGE};
 use crate::screen_call::screen_call;
 use crate::service::Service;
@@ -204,9 +205,9 @@ pub fn plan_call(
     let summary = format!(
         "{} caller {} ({}) to {}: rule {}, reason {}{}{}{}{}{}",
         verdict.action.as_str(),
-        facts.caller_number,
+        printable(facts.caller_number),
         verdict.caller,
-        facts.destination,
+        printable(facts.destination),
         verdict.rule_name(),
         reason,
         verdict

@@ -77,6 +77,17 @@ struct Current {
     loaded_at: Option<SystemTime>,
 }
 
+/// Whether a change answered to an operator is on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Persisted {
+    /// Written and synced.
+    Saved,
+    /// No state directory: the change lasts until FreeSWITCH stops.
+    MemoryOnly,
+    /// Writing failed (the file and the error); the change is in memory only.
+    Failed(String),
+}
+
 /// The module's state between load and shutdown.
 #[derive(Debug)]
 pub struct Service {
@@ -430,11 +441,23 @@ impl Service {
     }
 
     /// Lifts the penalties of keys written `key` (every key for `None`) and
-    /// announces them; how many.
-    pub fn clear_penalties(&self, key: Option<&str>, now: SystemTime) -> usize {
+    /// announces them; how many, and whether the lift is on disk. The state
+    /// file is written before this returns, so a lift answered `+OK`
+    /// survives a crash: the saving thread alone could leave the old
+    /// penalty on disk for up to `save_interval`.
+    pub fn clear_penalties(&self, key: Option<&str>, now: SystemTime) -> (usize, Persisted) {
         let cleared = self.limits.clear(key, unix_seconds(now));
         self.penalty_housekeeping(now);
-        cleared
+        let saver = self.saver.lock().unwrap_or_else(|p| p.into_inner());
+        let persisted = match saver.as_ref() {
+            None => Persisted::MemoryOnly,
+            Some(_) if cleared == 0 => Persisted::Saved,
+            Some(saver) => match self.limits.save(saver.path(), true) {
+                Ok(_) => Persisted::Saved,
+                Err(err) => Persisted::Failed(format!("{}: {err}", saver.path().display())),
+            },
+        };
+        (cleared, persisted)
     }
 
     /// Counts a screened call.
@@ -653,7 +676,7 @@ mod tests {
         service.penalty_housekeeping(t0 + Duration::from_secs(599));
         assert!(events.penalties().is_empty(), "still boxed");
         // An operator lifts one; the other runs out.
-        assert_eq!(service.clear_penalties(Some("1705555"), t0), 1);
+        assert_eq!(service.clear_penalties(Some("1705555"), t0).0, 1);
         assert_eq!(
             events.penalties(),
             [("1705555".into(), "leave".into(), "cleared".into())]
@@ -665,6 +688,73 @@ mod tests {
         );
         service.penalty_housekeeping(t0 + Duration::from_secs(6000));
         assert!(events.penalties().is_empty(), "announced once");
+        drop(engine);
+        service.shutdown();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_lifted_penalty_is_on_disk_before_the_command_answers() {
+        let dir = temp_dir("penalty-clear-durable");
+        let path = write_config(&dir, POOLS);
+        let state = dir.join("state");
+        let (service, loaded) = Service::start_with_state(&path, Some(&state));
+        loaded.unwrap();
+        let engine = service.engine().unwrap();
+        let now = SystemTime::now();
+        for caller in ["017012340001", "017012340002"] {
+            let facts = CallFacts {
+                caller_number: caller,
+                destination: "4000",
+                ..CallFacts::default()
+            };
+            engine.screen(&facts, now);
+        }
+        // What a restart would read from the state file, as it is now.
+        let config = Config::load(&path).unwrap();
+        let boxed_on_disk = || {
+            let store = LimitStore::new();
+            store
+                .restore(&state.join(LIMITS_STATE_FILE), unix_seconds(now))
+                .unwrap();
+            let _limiter = store.attach(&config, unix_seconds(now));
+            crate::ops::PenaltyBox::penalties(&store, now).len()
+        };
+        service
+            .limits
+            .save(&state.join(LIMITS_STATE_FILE), true)
+            .unwrap();
+        assert_eq!(boxed_on_disk(), 1, "the trip is saved");
+        assert_eq!(
+            service.clear_penalties(Some("1701234"), now),
+            (1, Persisted::Saved)
+        );
+        assert_eq!(boxed_on_disk(), 0, "the lift is saved before the answer");
+        drop(engine);
+        service.shutdown();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn without_a_state_directory_a_lift_says_it_is_memory_only() {
+        let dir = temp_dir("penalty-clear-memory");
+        let path = write_config(&dir, POOLS);
+        let (service, loaded) = Service::start_with_state(&path, None);
+        loaded.unwrap();
+        let engine = service.engine().unwrap();
+        let now = SystemTime::now();
+        for caller in ["017012340001", "017012340002"] {
+            let facts = CallFacts {
+                caller_number: caller,
+                destination: "4000",
+                ..CallFacts::default()
+            };
+            engine.screen(&facts, now);
+        }
+        assert_eq!(
+            service.clear_penalties(None, now),
+            (1, Persisted::MemoryOnly)
+        );
         drop(engine);
         service.shutdown();
         std::fs::remove_dir_all(dir).unwrap();

@@ -182,10 +182,19 @@ pub(super) fn add(
             "warning: no rule names {list}, so this entry has no effect; add a rule with `caller_in: {list}`"
         );
     }
+    let memory_only = service.ops.store().is_none();
+    if memory_only {
+        let _ = writeln!(
+            text,
+            "warning: {}: a restart forgets this entry",
+            service.ops.store_note()
+        );
+    }
     Answer::ok(
         text,
         json!({"action": if replaced {"updated"} else {"added"}, "entry": entry_json(&shown, now),
-               "warning": unused.then(|| format!("no rule names {list}"))}),
+               "warning": unused.then(|| format!("no rule names {list}")),
+               "saved": !memory_only}),
     )
 }
 

@@ -133,10 +133,20 @@ impl<'de> Deserialize<'de> for ListName {
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct DefinedListName(pub(super) String);
 
+impl AsRef<str> for DefinedListName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl<'de> Deserialize<'de> for DefinedListName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         validated_str(d, "a list name", |name| {
-            if crate::runtime_lists::is_runtime_list(name) {
+            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                Err(format!(
+                    "{name:?} cannot be a list name: write it as one word (letters, digits, - or _)"
+                ))
+            } else if crate::runtime_lists::is_runtime_list(name) {
                 Err(format!(
                     "{name} is reserved: it holds the entries added with `callscreen block|allow` and cannot be defined here"
                 ))
@@ -204,7 +214,7 @@ impl<'de> Deserialize<'de> for CauseName {
     }
 }
 
-/// A field that takes one value or a list of them.
+/// A field that takes one value or a non-empty list of them.
 pub(super) struct OneOrMany<T>(pub(super) Vec<T>);
 
 impl<T> Default for OneOrMany<T> {
@@ -229,6 +239,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
                 let mut all = Vec::new();
                 while let Some(item) = seq.next_element()? {
                     all.push(item);
+                }
+                if all.is_empty() {
+                    // Where a field is a condition, `[]` would not narrow
+                    // anything down: `caller_in: []` would match every call.
+                    return Err(de::Error::custom(
+                        "an empty list: write at least one, or leave the field out",
+                    ));
                 }
                 Ok(OneOrMany(all))
             }

@@ -257,9 +257,11 @@ impl Config {
             serde_yaml::from_str(text).map_err(invalid)?
         };
         let numbering = outline.numbering.map(NumberPlan::from).unwrap_or_default();
-        let mut list_names: BTreeSet<String> = outline.lists.keys().map(|k| k.0.clone()).collect();
+        let mut list_names: BTreeSet<String> =
+            outline.lists.0.into_iter().map(|(k, _)| k.0).collect();
         list_names.extend(crate::runtime_lists::RuntimeList::ALL.map(|l| l.name().to_string()));
-        let mut reply_names: BTreeSet<String> = outline.replies.keys().cloned().collect();
+        let mut reply_names: BTreeSet<String> =
+            outline.replies.0.into_iter().map(|(k, _)| k).collect();
         reply_names.insert(BUILTIN_REPLY.to_string());
 
         // Pass 2: everything, checked against those names.
@@ -329,10 +331,12 @@ fn yaml_error(path: &Path, err: serde_yaml::Error) -> ConfigError {
 struct Outline {
     #[serde(default)]
     numbering: Option<NumberingSpec>,
+    /// Ordered maps: a name defined twice is an error at its second place,
+    /// not a silent replacement of the first.
     #[serde(default)]
-    lists: BTreeMap<DefinedListName, IgnoredAny>,
+    lists: Ordered<DefinedListName, IgnoredAny>,
     #[serde(default)]
-    replies: BTreeMap<String, IgnoredAny>,
+    replies: Ordered<String, IgnoredAny>,
 }
 
 #[derive(Deserialize)]

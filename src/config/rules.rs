@@ -387,4 +387,37 @@ profiles:
         );
         assert!(err.contains("unknown list \"nope\""), "{err}");
     }
+
+    #[test]
+    fn a_name_defined_twice_is_an_error_not_a_replacement() {
+        // A second `family` would silently empty the allowlist.
+        let err =
+            error_of("lists:\n  family: [\"+8613800138000\"]\n  family: [\"+8613900139000\"]\n");
+        assert!(
+            err.starts_with("r.yaml:2:3: lists: \"family\" is defined twice"),
+            "{err}"
+        );
+        let err = error_of("replies:\n  a: { kind: reject, cause: USER_BUSY }\n  a: { kind: reject, cause: CALL_REJECTED }\n");
+        assert!(err.contains("replies: \"a\" is defined twice"), "{err}");
+        let err = error_of("lists:\n  \"a b\": [\"+8613800138000\"]\n");
+        assert!(err.contains("cannot be a list name"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_condition_is_an_error_not_a_match_for_every_call() {
+        for field in [
+            "caller_in",
+            "caller_not_in",
+            "destination_in",
+            "destination",
+        ] {
+            let err = error_of(&format!(
+                "lists:\n  l: [\"+86170*\"]\nrules:\n  - name: r\n    {field}: []\n    action: block\n"
+            ));
+            assert!(
+                err.starts_with("r.yaml:5:") && err.contains("an empty list"),
+                "{field}: {err}"
+            );
+        }
+    }
 }

@@ -150,6 +150,10 @@ pub struct LimitStore {
     pub save_stats: SaveStats,
     /// Keys entering and leaving the penalty box (off until enabled).
     pub watch: Arc<PenaltyWatch>,
+    /// One save at a time: the saving thread and an operator's command share
+    /// the temporary file, and a later snapshot must not be overwritten by an
+    /// earlier one.
+    saving: Mutex<()>,
 }
 
 impl LimitStore {
@@ -318,6 +322,7 @@ impl LimitStore {
     /// Writes the state file if anything changed since the last save (or
     /// when `force`); whether it wrote.
     pub fn save(&self, path: &Path, force: bool) -> std::io::Result<bool> {
+        let _one_at_a_time = self.saving.lock().unwrap_or_else(|p| p.into_inner());
         let (tables, structure_changed) = {
             let mut inner = self.lock();
             let tables: Vec<NamedTable> = inner
