@@ -963,6 +963,7 @@ fn reason_of(rule: &Rule) -> Reason {
         {
             Reason::List
         }
+        _ if rule.schedule.is_some() => Reason::Schedule,
         _ => Reason::Rule,
     }
 }
@@ -1299,6 +1300,89 @@ profiles:
             ["default", "courier-line", "strict"]
         );
         assert_eq!(e.rule_count(), 7);
+    }
+
+    #[test]
+    fn a_blocked_call_gets_the_default_reply_of_its_reason_then_of_its_profile() {
+        let yaml = r#"
+numbering:
+  country_code: "86"
+lists:
+  pools: ["+86170*"]
+replies:
+  busy: { kind: reject, cause: USER_BUSY }
+  gone: { kind: reject, cause: UNALLOCATED_NUMBER }
+  quiet: { kind: reject, cause: NO_ANSWER }
+  courier-busy: { kind: reject, cause: USER_BUSY }
+defaults:
+  reply: busy
+  reply_for:
+    anonymous: gone
+    malformed: gone
+    schedule: quiet
+rules:
+  - { name: withheld, caller_is: anonymous, action: block }
+  - { name: junk, caller_is: malformed, action: block }
+  - { name: pools, caller_in: pools, action: block }
+  - name: night
+    schedule: { timezone: Asia/Shanghai, time: "22:00-07:00" }
+    action: block
+profiles:
+  courier:
+    destination: ["4001"]
+    defaults:
+      action: block
+      reply_for: { anonymous: courier-busy }
+    rules:
+      - { name: courier-withheld, caller_is: anonymous, action: block }
+      - { name: courier-pools, caller_in: pools, action: block }
+"#;
+        let e = Engine::new(Config::parse(yaml, Path::new("r.yaml")).unwrap());
+        let decided = |caller: &str, dest: &str, when: &str| {
+            let v = e.screen(&call(caller, dest), at(when));
+            (
+                v.rule_name().to_string(),
+                v.reason,
+                v.reply_name().to_string(),
+            )
+        };
+        let late = "2025-01-06T23:30";
+        let got = |rule: &str, reason, reply: &str| (rule.to_string(), reason, reply.to_string());
+        assert_eq!(
+            decided("anonymous", "4000", NOON),
+            got("withheld", Reason::Anonymous, "gone")
+        );
+        assert_eq!(
+            decided("call%me", "4000", NOON),
+            got("junk", Reason::Malformed, "gone")
+        );
+        assert_eq!(
+            decided("017012345678", "4000", NOON),
+            got("pools", Reason::List, "busy")
+        );
+        // Quiet hours: a schedule-only rule blocks with the schedule reply.
+        assert_eq!(
+            decided("+12025550123", "4000", late),
+            got("night", Reason::Schedule, "quiet")
+        );
+        assert_eq!(
+            decided("+12025550123", "4000", NOON),
+            got("default", Reason::Default, "")
+        );
+        // A profile's own default for the reason wins; for other reasons
+        // the top-level defaults apply.
+        assert_eq!(
+            decided("anonymous", "4001", NOON),
+            got("courier-withheld", Reason::Anonymous, "courier-busy")
+        );
+        assert_eq!(
+            decided("017012345678", "4001", NOON),
+            got("courier-pools", Reason::List, "busy")
+        );
+        assert_eq!(
+            decided("+12025550123", "4001", NOON),
+            got("default", Reason::Default, "busy")
+        );
     }
 
     #[test]

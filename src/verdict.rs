@@ -15,7 +15,10 @@ pub enum Reason {
     Anonymous,
     /// The caller ID is not a telephone number.
     Malformed,
-    /// A rule without list or class conditions matched.
+    /// A rule whose conditions are a schedule (quiet hours), without list
+    /// or class conditions, matched.
+    Schedule,
+    /// A rule without list, class or schedule conditions matched.
     Rule,
     /// No rule matched; the default action applied.
     Default,
@@ -32,6 +35,7 @@ impl Reason {
             Reason::List => "list",
             Reason::Anonymous => "anonymous",
             Reason::Malformed => "malformed",
+            Reason::Schedule => "schedule",
             Reason::Rule => "rule",
             Reason::Default => "default",
             Reason::Error => "error",

@@ -18,7 +18,7 @@ pub type GlobalLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// How audio paths are expanded and checked while a config loads.
 #[derive(Clone, Default)]
 pub struct LoadOptions {
-    /// Variables given by hand (the CLI's `--var name=value`); tried first.
+    /// Variables given by hand (the CLI's `--global name=value`); tried first.
     pub vars: BTreeMap<String, String>,
     /// The running FreeSWITCH's global variables (the module sets this).
     pub globals: Option<GlobalLookup>,
@@ -117,7 +117,7 @@ fn check(written: &str, options: &LoadOptions) -> Result<Checked, String> {
                 return Ok(Checked::Unchecked(
                     path,
                     format!(
-                        "audio path {written:?} not checked: $${{{name}}} is only known to FreeSWITCH (give it with --var {name}=<value>)"
+                        "audio path {written:?} not checked: $${{{name}}} is only known to FreeSWITCH (give it with --global {name}=<value>)"
                     ),
                 ));
             }
@@ -152,7 +152,7 @@ fn check(written: &str, options: &LoadOptions) -> Result<Checked, String> {
             None => {
                 return Ok(Checked::Unchecked(
                     path,
-                    format!("audio path {written:?} not checked: relative to $${{sound_prefix}}, which only FreeSWITCH knows (give it with --var sound_prefix=<dir>)"),
+                    format!("audio path {written:?} not checked: relative to $${{sound_prefix}}, which only FreeSWITCH knows (give it with --global sound_prefix=<dir>)"),
                 ))
             }
         }
@@ -249,7 +249,7 @@ mod tests {
         match check("$${nope}/a.wav", &options(false, &[])).unwrap() {
             Checked::Unchecked(p, note) => {
                 assert_eq!(p.expanded, "$${nope}/a.wav");
-                assert!(note.contains("--var nope="), "{note}");
+                assert!(note.contains("--global nope="), "{note}");
             }
             other => panic!("{other:?}"),
         }

@@ -174,10 +174,12 @@ impl fmt::Display for Country {
     }
 }
 
-/// Special Information Tones for a vacant number (ITU-T Q.35 / Telcordia
-/// "vacant code": 913.8 Hz 274 ms, 1370.6 Hz 274 ms, 1776.7 Hz 380 ms), the
-/// sequence auto-dialers detect to drop a number as disconnected.
-pub const SIT_VACANT: &str = "tone_stream://%(274,0,913.8);%(274,0,1370.6);%(380,0,1776.7)";
+/// Special Information Tones of a vacant number (Telcordia GR-1162 "vacant
+/// code", VC: 985.2 Hz 380 ms, 1370.6 Hz 276 ms, 1776.7 Hz 380 ms), the
+/// sequence auto-dialers detect to drop a number as not in service. (The
+/// `sit` of FreeSWITCH's sample vars.xml, 913.8 Hz first, is the intercept
+/// sequence.)
+pub const SIT_VACANT: &str = "tone_stream://%(380,0,985.2);%(276,0,1370.6);%(380,0,1776.7)";
 
 #[cfg(test)]
 mod tests {

@@ -116,7 +116,7 @@ fn each_reply_kind_runs_its_freeswitch_applications_in_order() {
         vec![
             "SET callscreen_reply=gone",
             "EXEC pre_answer ",
-            "EXEC playback tone_stream://%(274,0,913.8);%(274,0,1370.6);%(380,0,1776.7)",
+            "EXEC playback tone_stream://%(380,0,985.2);%(276,0,1370.6);%(380,0,1776.7)",
             &format!("EXEC playback {sounds}/vacant.wav"),
             "HANGUP UNALLOCATED_NUMBER",
             "RETURNED ready=0",
@@ -236,7 +236,7 @@ fn a_challenge_failed_gets_the_fallback_reply() {
             "SET callscreen_challenge=failed",
             "SET callscreen_fallback=gone",
             "EXEC pre_answer ",
-            "EXEC playback tone_stream://%(274,0,913.8);%(274,0,1370.6);%(380,0,1776.7)",
+            "EXEC playback tone_stream://%(380,0,985.2);%(276,0,1370.6);%(380,0,1776.7)",
             "HANGUP UNALLOCATED_NUMBER",
             "RETURNED ready=0",
         ],
@@ -267,7 +267,7 @@ fn a_caller_who_hangs_up_during_the_reply_is_left_alone() {
         [
             "SET callscreen_reply=gone",
             "EXEC pre_answer ",
-            "EXEC playback tone_stream://%(274,0,913.8);%(274,0,1370.6);%(380,0,1776.7)",
+            "EXEC playback tone_stream://%(380,0,985.2);%(276,0,1370.6);%(380,0,1776.7)",
             "CALLER-HUNG-UP",
             "RETURNED ready=0",
         ],
