@@ -264,49 +264,27 @@ impl NumberPlan {
             area,
             cut: None,
         };
-        let cc = self.country_code.as_bytes();
-        let trunk = self.national_prefix.as_bytes();
-        let lengths = &self.national_number_lengths;
-        // International digits from `skip` on. A trunk prefix right after the
-        // home country code is the written `+86 (0)170…` form: with a trunk
-        // prefix in the plan, the home country's national numbers never
-        // start with it, so it is dropped (when the length left is a
-        // national one, where lengths are known).
-        let keep = |skip: usize| {
-            let rest = &head[skip.min(head.len())..];
-            let national_left =
-                |n: usize| lengths.is_empty() || total.map_or(true, |t| lengths.contains(&(t - n)));
-            let cut = (!cc.is_empty()
-                && !trunk.is_empty()
-                && rest.starts_with(cc)
-                && rest[cc.len()..].starts_with(trunk)
-                && national_left(skip + cc.len() + trunk.len()))
-            .then_some((skip + cc.len(), trunk.len()));
-            Shape {
-                skip,
-                country: false,
-                area: false,
-                cut,
-            }
-        };
         if plus {
-            return keep(0);
+            return self.international(head, total, 0);
         }
         let intl = self.international_prefix.as_bytes();
-        if !intl.is_empty() && head.starts_with(intl) {
-            return keep(intl.len());
+        if !intl.is_empty() && begins_with(head, intl) {
+            return self.international(head, total, intl.len());
         }
-        if !trunk.is_empty() && head.starts_with(trunk) {
+        let trunk = self.national_prefix.as_bytes();
+        if !trunk.is_empty() && begins_with(head, trunk) {
             return national(trunk.len(), false);
         }
+        let lengths = &self.national_number_lengths;
         let (Some(total), false) = (total, lengths.is_empty()) else {
             return national(0, false);
         };
         if lengths.contains(&total) {
             return national(0, false);
         }
-        if !cc.is_empty() && head.starts_with(cc) {
-            let intl = keep(0);
+        let cc = self.country_code.as_bytes();
+        if !cc.is_empty() && begins_with(head, cc) {
+            let intl = self.international(head, Some(total), 0);
             if intl.cut.is_some() || lengths.contains(&(total - cc.len())) {
                 return intl;
             }
@@ -315,6 +293,40 @@ impl NumberPlan {
             return national(0, true);
         }
         national(0, false)
+    }
+
+    /// The shape of international digits that start after `skip` prefix
+    /// digits. A trunk prefix right after the home country code is the
+    /// written `+86 (0)170…` form: with a trunk prefix in the plan, the home
+    /// country's national numbers never start with it, so it is dropped
+    /// (when the length left is a national one, where lengths are known).
+    fn international(&self, head: &[u8], total: Option<usize>, skip: usize) -> Shape {
+        let keep = Shape {
+            skip,
+            country: false,
+            area: false,
+            cut: None,
+        };
+        let cc = self.country_code.as_bytes();
+        let trunk = self.national_prefix.as_bytes();
+        if cc.is_empty() || trunk.is_empty() {
+            return keep;
+        }
+        let rest = &head[skip.min(head.len())..];
+        if !begins_with(rest, cc) || !begins_with(&rest[cc.len()..], trunk) {
+            return keep;
+        }
+        let dropped = skip + cc.len() + trunk.len();
+        let lengths = &self.national_number_lengths;
+        let national_left =
+            lengths.is_empty() || total.map_or(true, |t| lengths.contains(&(t - dropped)));
+        if !national_left {
+            return keep;
+        }
+        Shape {
+            cut: Some((skip + cc.len(), trunk.len())),
+            ..keep
+        }
     }
 
     /// Classifies a caller ID as received: a number (in E.164), anonymous or
@@ -395,6 +407,7 @@ impl NumberPlan {
     /// Turns the digits of a number into E.164, following the plan. The
     /// value is folded straight from the parts (country code, area code, the
     /// digits kept), with no intermediate text: this runs twice per call.
+    /// `digits` are ASCII digits.
     fn assemble(&self, digits: &[u8], plus: bool) -> Result<E164, NumberError> {
         if digits.len() < MIN_DIGITS {
             return Err(NumberError::TooShort);
@@ -422,12 +435,12 @@ impl NumberPlan {
         if first == Some(&b'0') {
             return Err(NumberError::LeadingZero);
         }
-        // Only a plan built by hand with a non-digit code fails here.
-        let value = fold_digits(0, country)
+        // Only a plan built by hand with a non-digit code fails here; the
+        // number's own digits were checked by the caller.
+        let code = fold_digits(0, country)
             .and_then(|v| fold_digits(v, area))
-            .and_then(|v| fold_digits(v, kept))
-            .and_then(|v| fold_digits(v, after_cut))
             .ok_or(NumberError::Empty)?;
+        let value = fold_checked_digits(fold_checked_digits(code, kept), after_cut);
         Ok(E164 {
             value,
             len: len as u8,
@@ -486,6 +499,21 @@ pub fn printable(raw: &str) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Borrowed(raw)
     }
+}
+
+/// Whether `text` starts with `prefix`: the plan's prefixes are one to three
+/// digits, compared in place rather than through a `memcmp` call.
+#[inline]
+fn begins_with(text: &[u8], prefix: &[u8]) -> bool {
+    text.len() >= prefix.len() && text.iter().zip(prefix).all(|(a, b)| a == b)
+}
+
+/// `value` followed by the decimal `digits`, which are ASCII digits.
+#[inline]
+fn fold_checked_digits(value: u64, digits: &[u8]) -> u64 {
+    digits
+        .iter()
+        .fold(value, |v, &b| v * 10 + u64::from(b.wrapping_sub(b'0')))
 }
 
 /// `value` followed by the decimal `digits`; `None` if one is not a digit.
