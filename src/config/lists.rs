@@ -178,23 +178,28 @@ fn after_is_comment(rest: &str) -> bool {
 }
 
 /// Checks that no list includes itself, directly or through others.
-pub(super) fn check_includes(lists: &[List], path: &Path) -> Result<(), ConfigError> {
+/// Refuses include cycles: the error names the list where the cycle was
+/// found (its index) and the chain.
+pub(super) fn check_includes(lists: &[List]) -> Result<(), (usize, String)> {
     fn visit(
         lists: &[List],
         at: usize,
         stack: &mut Vec<usize>,
         done: &mut [bool],
-    ) -> Result<(), String> {
+    ) -> Result<(), (usize, String)> {
         if let Some(pos) = stack.iter().position(|&s| s == at) {
             let mut chain: Vec<&str> = stack[pos..]
                 .iter()
                 .map(|&i| lists[i].name.as_str())
                 .collect();
             chain.push(&lists[at].name);
-            return Err(format!(
-                "list {:?} includes itself: {}",
-                lists[at].name,
-                chain.join(" -> ")
+            return Err((
+                at,
+                format!(
+                    "list {:?} includes itself: {}",
+                    lists[at].name,
+                    chain.join(" -> ")
+                ),
             ));
         }
         if done[at] {
@@ -210,12 +215,7 @@ pub(super) fn check_includes(lists: &[List], path: &Path) -> Result<(), ConfigEr
     }
     let mut done = vec![false; lists.len()];
     for i in 0..lists.len() {
-        visit(lists, i, &mut Vec::new(), &mut done).map_err(|message| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            message,
-        })?;
+        visit(lists, i, &mut Vec::new(), &mut done)?;
     }
     Ok(())
 }
@@ -399,7 +399,10 @@ mod config_tests {
         )
         .unwrap_err()
         .to_string();
-        assert_eq!(err, "c.yaml: list \"a\" includes itself: a -> b -> c -> a");
+        assert_eq!(
+            err,
+            "c.yaml:2:3: list \"a\" includes itself: a -> b -> c -> a"
+        );
         let err = Config::parse("lists:\n  a: { include: zzz }\n", Path::new("c.yaml"))
             .unwrap_err()
             .to_string();

@@ -230,9 +230,20 @@ impl Config {
     /// Reads and validates a config file, expanding and checking audio paths
     /// as `options` say.
     pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|err| {
+            let bytes = err.as_bytes();
+            let at = err.utf8_error().valid_up_to();
+            let (line, column) = line_column(bytes, at);
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: format!("not UTF-8 text (byte 0x{:02X})", bytes[at]),
+            }
         })?;
         Config::parse_with(&text, path, options)
     }
@@ -305,6 +316,50 @@ impl Config {
     pub fn entry_count(&self) -> usize {
         self.lists.iter().map(|l| l.patterns.len()).sum()
     }
+}
+
+/// The 1-based line and column (in characters) of byte `at` of `text`.
+fn line_column(text: &[u8], at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// Where `key` is defined in the top-level mapping `section` of YAML `text`
+/// (1-based line and column), for errors found after parsing, which the
+/// YAML library cannot place.
+fn key_position(text: &str, section: &str, key: &str) -> Option<(usize, usize)> {
+    let mut in_section = false;
+    for (i, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let body = line.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        if indent == 0 {
+            in_section = body
+                .strip_prefix(section)
+                .is_some_and(|r| r.starts_with(':'));
+            continue;
+        }
+        let unquoted = body.trim_start_matches(['"', '\'']);
+        if in_section
+            && unquoted
+                .strip_prefix(key)
+                .is_some_and(|r| r.trim_start_matches(['"', '\'']).starts_with(':'))
+        {
+            return Some((i + 1, indent + 1));
+        }
+    }
+    None
 }
 
 fn yaml_error(path: &Path, err: serde_yaml::Error) -> ConfigError {
@@ -448,7 +503,15 @@ impl FileSpec {
                 includes: spec.includes.iter().map(|n| position(n)).collect(),
             })
             .collect();
-        lists::check_includes(&lists, &path)?;
+        lists::check_includes(&lists).map_err(|(list, message)| {
+            let (line, column) = key_position(text, "lists", &lists[list].name).unwrap_or((0, 0));
+            ConfigError::Invalid {
+                path: path.clone(),
+                line,
+                column,
+                message,
+            }
+        })?;
         // Always defined, always empty here: the engine reads them from the
         // runtime store (src/runtime_lists.rs).
         lists.extend(crate::runtime_lists::RuntimeList::ALL.map(|l| List {
@@ -564,6 +627,30 @@ rules:
 defaults:
   action: allow
 "#;
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_refused_at_the_bad_byte() {
+        let dir = std::env::temp_dir().join(format!("callscreen-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.yaml");
+        std::fs::write(&path, b"lists:\n  a: [\"+86\xff\"]\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("{}:2:11: not UTF-8 text (byte 0xFF)", path.display())
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_key_is_found_in_its_section_only() {
+        let text =
+            "# c\nreplies:\n  a: {}\nlists:\n  \"a\": [x]\n  ab: [y]\n  b:\n    include: a\n";
+        assert_eq!(key_position(text, "lists", "a"), Some((5, 3)));
+        assert_eq!(key_position(text, "lists", "b"), Some((7, 3)));
+        assert_eq!(key_position(text, "replies", "a"), Some((3, 3)));
+        assert_eq!(key_position(text, "lists", "c"), None);
+    }
 
     #[test]
     fn a_good_file_is_read_in_full() {
