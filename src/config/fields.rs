@@ -68,9 +68,15 @@ impl<'de> Deserialize<'de> for PatternEntry {
                 f.write_str("a quoted number or prefix, like \"+8613800138000\" or \"+86170*\"")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PatternEntry, E> {
-                in_context(|ctx| Pattern::parse(v, &ctx.plan))
-                    .map(PatternEntry)
-                    .map_err(E::custom)
+                in_context(|ctx| {
+                    let pattern = Pattern::parse(v, &ctx.plan)?;
+                    if let Some(note) = country_code_read_as_national(v, &pattern, &ctx.plan) {
+                        ctx.notes.push(note);
+                    }
+                    Ok::<_, crate::pattern::PatternError>(pattern)
+                })
+                .map(PatternEntry)
+                .map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<PatternEntry, E> {
                 Err(E::custom(format!(
@@ -155,6 +161,28 @@ impl<'de> Deserialize<'de> for DefinedListName {
             }
         })
     }
+}
+
+/// A note for a prefix written as `86170*`: a prefix's length is open, so
+/// its digits cannot tell a country code from a national number and are
+/// read as national (`+8686170*`), which is rarely what was meant.
+fn country_code_read_as_national(
+    written: &str,
+    pattern: &Pattern,
+    plan: &crate::numbers::NumberPlan,
+) -> Option<String> {
+    let Pattern::Prefix(digits) = pattern else {
+        return None;
+    };
+    let cc = plan.country_code.as_str();
+    let bare = written.trim();
+    let doubled = format!("{cc}{cc}");
+    (!cc.is_empty() && bare.starts_with(cc) && digits.starts_with(&doubled)).then(|| {
+        format!(
+            "prefix {written:?} is read as a national number, +{digits}*: write \"+{}*\" if {cc} is the country code",
+            &digits[cc.len()..]
+        )
+    })
 }
 
 /// A reference to a reply defined in `replies:` (or the built-in one).

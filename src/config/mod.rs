@@ -629,6 +629,19 @@ defaults:
 "#;
 
     #[test]
+    fn a_prefix_starting_with_the_country_code_without_plus_gets_a_note() {
+        let c = Config::parse(
+            "lists:\n  m: [\"86170*\", \"+86171*\", \"0172*\"]\n",
+            Path::new("c.yaml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.notes,
+            ["prefix \"86170*\" is read as a national number, +8686170*: write \"+86170*\" if 86 is the country code"]
+        );
+    }
+
+    #[test]
     fn a_file_that_is_not_utf8_is_refused_at_the_bad_byte() {
         let dir = std::env::temp_dir().join(format!("callscreen-utf8-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
