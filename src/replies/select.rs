@@ -26,7 +26,9 @@ impl Selector {
     }
 
     /// Resolves reply `start` to the index of a reply that acts on the call
-    /// (not a group or schedule). Each choice made is described in `trace`.
+    /// (not a group or schedule). Each choice made is described in `trace`;
+    /// with a trace (an explanation, not a call) round-robin turns are looked
+    /// at, not taken: `check` shows the turn the next call gets.
     pub fn pick(
         &self,
         replies: &[Reply],
@@ -40,7 +42,7 @@ impl Selector {
             let reply = &replies[i];
             let next = match &reply.kind {
                 ReplyKind::Group { pick, members } => {
-                    let (m, draw) = self.choose(i, *pick, members);
+                    let (m, draw) = self.choose(i, *pick, members, trace.is_some());
                     if let Some(t) = trace.as_deref_mut() {
                         t.push(describe_group(replies, reply, *pick, members, m, draw));
                     }
@@ -73,8 +75,9 @@ impl Selector {
         i
     }
 
-    /// The member picked and the draw (turn or random number) that picked it.
-    fn choose(&self, group: usize, pick: Pick, members: &[Member]) -> (usize, u64) {
+    /// The member picked and the draw (turn or random number) that picked it;
+    /// `peek` leaves the round-robin turn where it is.
+    fn choose(&self, group: usize, pick: Pick, members: &[Member], peek: bool) -> (usize, u64) {
         let total: u64 = members.iter().map(|m| u64::from(m.weight)).sum();
         if pick == Pick::Random {
             let d = self.rng.below(members.len() as u64);
@@ -83,7 +86,12 @@ impl Selector {
         let draw = if pick == Pick::Weighted {
             self.rng.below(total)
         } else {
-            (self.turns[group].fetch_add(1, Ordering::Relaxed) as u64) % total
+            let turn = if peek {
+                self.turns[group].load(Ordering::Relaxed)
+            } else {
+                self.turns[group].fetch_add(1, Ordering::Relaxed)
+            };
+            (turn as u64) % total
         };
         let mut acc = 0u64;
         for (k, m) in members.iter().enumerate() {
@@ -204,6 +212,22 @@ replies:
             draws(&c, &s, "turns", 8),
             ["vacant", "busy", "busy", "ring", "vacant", "busy", "busy", "ring"]
         );
+    }
+
+    #[test]
+    fn an_explanation_shows_the_next_turn_without_taking_it() {
+        let c = config(GROUPS);
+        let s = Selector::new(&c.replies, 1);
+        let group = index(&c, "turns");
+        let explained = |s: &Selector| {
+            let mut trace = Vec::new();
+            let i = s.pick(&c.replies, group, SystemTime::now(), Some(&mut trace));
+            c.replies[i].name.clone()
+        };
+        assert_eq!(explained(&s), "vacant");
+        assert_eq!(explained(&s), "vacant", "a check takes no turn");
+        assert_eq!(draws(&c, &s, "turns", 2), ["vacant", "busy"]);
+        assert_eq!(explained(&s), "busy", "the next call's turn");
     }
 
     #[test]
