@@ -34,8 +34,11 @@ impl Maintenance {
     pub fn start(service: Weak<Service>) -> std::io::Result<Maintenance> {
         let signals: Arc<(Mutex<Signals>, Condvar)> = Arc::default();
         let theirs = signals.clone();
+        // It reloads configs (reloadxml, file changes): a deep parse, given
+        // a main thread's stack whatever RUST_MIN_STACK says.
         let handle = std::thread::Builder::new()
             .name("callscreen-maint".into())
+            .stack_size(8 << 20)
             .spawn(move || run(service, theirs))?;
         Ok(Maintenance {
             signals,

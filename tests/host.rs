@@ -1226,3 +1226,26 @@ fn keys_entering_and_leaving_the_penalty_box_fire_penalty_events() {
         .unwrap();
     assert!(cleared_at < answered_at, "{}", r.text());
 }
+
+/// FreeSWITCH loads modules and runs API commands on threads of 240 KiB
+/// (the stand-in does too): reading a config with schedules in named time
+/// zones, at load and at reload, must not overflow them.
+#[test]
+fn the_shipped_config_loads_and_reloads_on_a_freeswitch_sized_stack() {
+    let shipped =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/callscreen.yaml"))
+            .expect("conf/callscreen.yaml");
+    assert!(shipped.contains("timezone:"), "the test needs a time zone");
+    let conf = ConfDir::new("shipped-stack", &shipped);
+    let r = run(&format!(
+        "{}api reload\napi check 017012345678 4000\nshutdown\n",
+        conf.preamble_with_db()
+    ));
+    r.assert_has("STATUS 0");
+    assert!(
+        r.lines.iter().any(|l| l.starts_with("API| +OK reloaded")),
+        "{}",
+        r.text()
+    );
+    r.assert_has("API| +OK block");
+}

@@ -4,9 +4,10 @@ use std::ffi::c_char;
 
 use super::bindings as sys;
 use super::cstr;
-use super::guard::{catch, fault_point, guard};
+use super::guard::{fault_point, guard};
 use super::log::{log, Level};
 use super::module::service;
+use super::stack::{on_large_stack, WorkerError};
 use super::stream::Stream;
 use crate::commands;
 
@@ -23,10 +24,12 @@ pub unsafe extern "C" fn callscreen_api(
         let Some(mut stream) = stream else {
             return sys::SWITCH_STATUS_GENERR;
         };
-        let answer = catch(|| {
+        // Commands read configs (reload, check): off FreeSWITCH's small stack.
+        let line = line.as_deref();
+        let answer = on_large_stack("callscreen-api", || {
             fault_point("api");
             match service() {
-                Some(service) => commands::run(&service, line.as_deref()),
+                Some(service) => commands::run(&service, line),
                 None => "-ERR mod_callscreen is not loaded\n".to_string(),
             }
         });
@@ -35,13 +38,17 @@ pub unsafe extern "C" fn callscreen_api(
                 stream.write(&text);
                 sys::SWITCH_STATUS_SUCCESS
             }
-            Err(panic) => {
+            Err(WorkerError::Panicked(panic)) => {
                 log(
                     None,
                     Level::Crit,
                     format_args!("mod_callscreen: panic in callscreen API: {panic}"),
                 );
                 stream.write("-ERR internal error in mod_callscreen (see the log)\n");
+                sys::SWITCH_STATUS_GENERR
+            }
+            Err(err @ WorkerError::NoThread(_)) => {
+                stream.write(&format!("-ERR {err}\n"));
                 sys::SWITCH_STATUS_GENERR
             }
         }

@@ -12,4 +12,5 @@ mod host_api;
 mod log;
 mod module;
 mod session;
+mod stack;
 mod stream;

@@ -13,6 +13,7 @@ use super::guard::{catch, fault_point, guard};
 use super::host;
 use super::host_api;
 use super::log::{log, Level};
+use super::stack::on_large_stack;
 use super::{api, app, events};
 use crate::commands::COMPLETIONS;
 use crate::config::LoadOptions;
@@ -138,7 +139,21 @@ unsafe extern "C" fn callscreen_load(
             load: LoadOptions::with_globals(Arc::new(host::global_variable)),
             reply_seed: None,
         };
-        let (service, result) = Service::start_with(&path, options);
+        // Reading the config needs more stack than the thread FreeSWITCH
+        // loads modules on may have (`load` from fs_cli runs on a command
+        // thread of 240 KiB).
+        let started = on_large_stack("callscreen-load", || Service::start_with(&path, options));
+        let (service, result) = match started {
+            Ok(started) => started,
+            Err(err) => {
+                log(
+                    None,
+                    Level::Crit,
+                    format_args!("mod_callscreen: not loaded: reading the config failed: {err}"),
+                );
+                return sys::SWITCH_STATUS_GENERR;
+            }
+        };
         match (service.state_file(), service.restored()) {
             (Some(file), Ok(keys)) => log(
                 None,

@@ -25,6 +25,11 @@
  *   dlclose                     dlclose the module, report whether it stayed mapped
  *
  * Values may contain \xHH escapes (to pass bytes that are not UTF-8).
+ *
+ * Like FreeSWITCH, which runs a module's load, its API commands and its
+ * applications on threads of SWITCH_THREAD_STACKSIZE (240 KiB), the script
+ * runs on a thread with a stack of that size: a module that needs more
+ * overflows here as it would there.
  * Everything the module asks of the host is printed on stdout, one line each:
  *   LOG <level> <session uuid or -> fmt=<format> text=<formatted text>
  *   SET <name>=<value>, HANGUP <cause>, EXEC <app> <arg>, PRESSED <digits>,
@@ -35,6 +40,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,9 +460,12 @@ static void free_channel(struct switch_channel *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int main(void)
+/* FreeSWITCH's SWITCH_THREAD_STACKSIZE. */
+#define HOST_THREAD_STACK (240 * 1024)
+
+static int run_script(void)
 {
-	char line[65536];
+	static char line[65536];
 	void *lib = NULL;
 	char lib_path[4096] = "";
 	const switch_loadable_module_function_table_t *table = NULL;
@@ -587,4 +596,27 @@ int main(void)
 		}
 	}
 	return 0;
+}
+
+static int script_status;
+
+static void *script_thread(void *unused)
+{
+	(void) unused;
+	script_status = run_script();
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, HOST_THREAD_STACK);
+	if (pthread_create(&thread, &attr, script_thread, NULL)) {
+		perror("pthread_create");
+		return 3;
+	}
+	pthread_join(thread, NULL);
+	return script_status;
 }
