@@ -19,7 +19,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{Journal, JournalError, TornTail};
+use crate::journal::{DamagedRecord, Journal, JournalError, TornTail};
 use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
 use crate::runtime_lists::{RuntimeEntry, RuntimeError, RuntimeList, RuntimeLists};
@@ -138,6 +138,8 @@ pub struct LoadReport {
     pub skipped: Vec<String>,
     /// A torn last record, if the last run crashed mid-write.
     pub torn: Option<TornTail>,
+    /// Damaged records before the last one, skipped (the rest was kept).
+    pub damaged: Vec<DamagedRecord>,
     /// Whether the journal was compacted right away.
     pub compacted: bool,
 }
@@ -179,6 +181,7 @@ impl StateStore {
         let (journal, replay) = Journal::open(&dir.join(JOURNAL_FILE))?;
         let mut report = LoadReport {
             torn: replay.torn,
+            damaged: replay.damaged,
             ..LoadReport::default()
         };
         runtime.clear();
@@ -532,6 +535,72 @@ mod tests {
         assert_eq!(report.entries, 1);
         let torn = report.torn.expect("torn tail");
         assert!(torn.to_string().contains("skipped a torn record"), "{torn}");
+    }
+
+    #[test]
+    fn a_damaged_record_in_the_middle_loses_only_that_entry() {
+        let dir = temp("middle");
+        let now = SystemTime::now();
+        {
+            let runtime = RuntimeLists::new();
+            let (store, _) = StateStore::open(&dir, &runtime, 1000, now).unwrap();
+            for p in ["+86170*", "+86171*", "+86172*", "+86173*"] {
+                store
+                    .add(&runtime, entry(RuntimeList::Block, p, None, now), now)
+                    .unwrap();
+            }
+        }
+        let path = dir.join(JOURNAL_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Flip a byte inside the second record's JSON.
+        let second = bytes
+            .windows(7)
+            .position(|w| w == b"+86171*")
+            .expect("second record");
+        bytes[second + 3] ^= 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+        let runtime = RuntimeLists::new();
+        let (_, report) = StateStore::open(&dir, &runtime, 1000, now).unwrap();
+        assert_eq!(report.entries, 3, "{report:?}");
+        assert!(report.torn.is_none(), "{report:?}");
+        assert_eq!(report.damaged.len(), 1);
+        let kept: Vec<String> = runtime
+            .entries(None, now)
+            .iter()
+            .map(|e| e.pattern.to_string())
+            .collect();
+        assert_eq!(kept, ["+86170*", "+86172*", "+86173*"]);
+    }
+
+    #[test]
+    fn a_change_whose_sync_fails_is_refused_and_not_replayed() {
+        let dir = temp("syncfail");
+        let now = SystemTime::now();
+        let runtime = RuntimeLists::new();
+        let (store, _) = StateStore::open(&dir, &runtime, 1000, now).unwrap();
+        store
+            .add(
+                &runtime,
+                entry(RuntimeList::Block, "+86170*", None, now),
+                now,
+            )
+            .unwrap();
+        store.lock().journal.fail_syncs(true);
+        let err = store
+            .add(
+                &runtime,
+                entry(RuntimeList::Block, "+86171*", None, now),
+                now,
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("cannot sync"), "{err}");
+        let refused = Pattern::parse("+86171*", &NumberPlan::default()).unwrap();
+        assert!(runtime.get(RuntimeList::Block, &refused).is_none());
+        drop(store);
+        let again = RuntimeLists::new();
+        let (_, report) = StateStore::open(&dir, &again, 1000, now).unwrap();
+        assert_eq!(report.entries, 1);
+        assert!(again.get(RuntimeList::Block, &refused).is_none());
     }
 
     #[test]
