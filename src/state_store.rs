@@ -319,6 +319,16 @@ impl StateStore {
         self.lock().penalties.clone()
     }
 
+    /// Whether the journal holds more than `compact_after` records beyond
+    /// the state it describes. Decided from counters (records in the file,
+    /// entries and penalties held), so every `block`/`allow` can ask cheaply;
+    /// entries that expired but are not swept yet still count as held, which
+    /// only delays compaction until the next sweep.
+    fn compaction_due(&self, inner: &Inner, runtime: &RuntimeLists) -> bool {
+        let held = runtime.stored() + inner.penalties.len();
+        inner.journal.records() > held + self.compact_after.load(Ordering::Relaxed)
+    }
+
     /// Rewrites the journal with only the live state once it holds more than
     /// `compact_after` records beyond it. Returns whether it did.
     pub fn compact_if_needed(
@@ -327,11 +337,10 @@ impl StateStore {
         now: SystemTime,
     ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        let live = runtime.entries(None, now);
-        let needed = live.len() + inner.penalties.len();
-        if inner.journal.records() <= needed + self.compact_after.load(Ordering::Relaxed) {
+        if !self.compaction_due(&inner, runtime) {
             return Ok(false);
         }
+        let live = runtime.entries(None, now);
         let mut records: Vec<Vec<u8>> = live.iter().map(|e| StateRecord::add(e).encode()).collect();
         records.extend(inner.penalties.iter().map(|(k, v)| {
             StateRecord::Penalty {
@@ -503,6 +512,36 @@ mod tests {
         let again = RuntimeLists::new();
         let (_, report) = StateStore::open(&dir, &again, 10, now).unwrap();
         assert_eq!(report.entries, 1);
+    }
+
+    #[test]
+    fn compaction_follows_dead_records_not_the_number_of_entries() {
+        let dir = temp("compact-dead");
+        let now = SystemTime::now();
+        let runtime = RuntimeLists::new();
+        let (store, _) = StateStore::open(&dir, &runtime, 10, now).unwrap();
+        let numbers: Vec<String> = (0..20).map(|i| format!("+8613800138{i:03}")).collect();
+        for n in &numbers {
+            store
+                .add(&runtime, entry(RuntimeList::Block, n, Some(60), now), now)
+                .unwrap();
+        }
+        // Twenty live entries, twenty records: nothing to win.
+        assert_eq!((store.compactions(), store.journal_records()), (0, 20));
+        for n in &numbers[..10] {
+            let p = Pattern::parse(n, &NumberPlan::default()).unwrap();
+            store.remove(&runtime, RuntimeList::Block, &p, now).unwrap();
+        }
+        // The sixth removal makes 26 records for 14 entries (12 dead, more
+        // than compact_after): rewritten to 14, then four more removals.
+        assert_eq!(store.compactions(), 1);
+        assert_eq!(store.journal_records(), 18);
+        // Entries that expire are dead records once swept.
+        let later = now + Duration::from_secs(61);
+        assert!(!store.compact_if_needed(&runtime, later).unwrap());
+        assert_eq!(runtime.sweep(later).len(), 10);
+        assert!(store.compact_if_needed(&runtime, later).unwrap());
+        assert_eq!(store.journal_records(), 0);
     }
 
     #[test]
