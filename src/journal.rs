@@ -471,6 +471,38 @@ fn save_aside(path: &Path, what: &str, offset: u64, bytes: &[u8]) -> Option<Path
     std::fs::write(&aside, bytes).ok().map(|_| aside)
 }
 
+/// Creates `dir` and any missing parents, then syncs the parent of every
+/// directory it created, so that the new directories (and what is later
+/// synced inside them) survive a crash. An existing `dir` costs one `stat`.
+pub fn create_dir_durable(dir: &Path) -> io::Result<()> {
+    create_dir_durable_with(dir, |parent| File::open(parent)?.sync_all())
+}
+
+fn create_dir_durable_with(
+    dir: &Path,
+    mut sync: impl FnMut(&Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while !at.exists() {
+        missing.push(at);
+        match at.parent() {
+            Some(parent) => at = parent,
+            None => break,
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    // Top down: each new directory's entry in its parent.
+    for created in missing.iter().rev() {
+        let parent = created
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        sync(parent)?;
+    }
+    Ok(())
+}
+
 /// Makes a rename or creation in `path`'s directory durable.
 fn sync_dir(path: &Path) -> Result<(), JournalError> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -711,6 +743,36 @@ mod tests {
         let (_, replay) = Journal::open(&path).unwrap();
         assert_eq!(replay.records, vec![b"kept".to_vec(), b"later".to_vec()]);
         assert!(replay.torn.is_none() && replay.damaged.is_empty());
+    }
+
+    #[test]
+    fn new_directories_are_synced_into_their_parents() {
+        let base = temp("mkdir").parent().unwrap().to_path_buf();
+        let dir = base.join("db").join("callscreen");
+        let mut synced = Vec::new();
+        create_dir_durable_with(&dir, |p| {
+            synced.push(p.to_path_buf());
+            Ok(())
+        })
+        .unwrap();
+        assert!(dir.is_dir());
+        assert_eq!(synced, vec![base.clone(), base.join("db")]);
+        // An existing directory: nothing to sync.
+        synced.clear();
+        create_dir_durable_with(&dir, |p| {
+            synced.push(p.to_path_buf());
+            Ok(())
+        })
+        .unwrap();
+        assert!(synced.is_empty(), "{synced:?}");
+        // A failed sync is reported, not ignored.
+        let other = base.join("other");
+        let err =
+            create_dir_durable_with(&other, |_| Err(io::Error::other("no sync"))).unwrap_err();
+        assert_eq!(err.to_string(), "no sync");
+        // The real thing.
+        create_dir_durable(&base.join("real").join("state")).unwrap();
+        assert!(base.join("real/state").is_dir());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{DamagedRecord, Journal, JournalError, TornTail};
+use crate::journal::{create_dir_durable, DamagedRecord, Journal, JournalError, TornTail};
 use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
 use crate::runtime_lists::{RuntimeEntry, RuntimeError, RuntimeList, RuntimeLists};
@@ -174,7 +174,9 @@ impl StateStore {
         compact_after: usize,
         now: SystemTime,
     ) -> Result<(StateStore, LoadReport), StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+        // A new state directory is synced into its parent, so the journal
+        // in it cannot vanish with its directory after a crash.
+        create_dir_durable(dir).map_err(|source| StoreError::Dir {
             path: dir.to_path_buf(),
             source,
         })?;

@@ -128,7 +128,7 @@ impl std::fmt::Debug for Ledger {
 impl Ledger {
     /// Creates the directory and starts the writer thread.
     pub fn start(settings: LedgerSettings) -> std::io::Result<Ledger> {
-        std::fs::create_dir_all(&settings.dir)?;
+        crate::journal::create_dir_durable(&settings.dir)?;
         let (ledger, receiver) = Ledger::queue_only(settings);
         ledger.spawn_writer(receiver)?;
         Ok(ledger)
