@@ -307,3 +307,74 @@ fn status_shows_limit_counters_once_in_text_and_in_json() {
     assert_eq!(v["limits"][0]["refused_while_boxed"], 1);
     assert_eq!(v["limits"][0]["in_penalty_box"], 1);
 }
+
+#[test]
+fn metrics_output_is_a_valid_exposition_even_while_calls_are_counted() {
+    use crate::engine::CallFacts;
+    use crate::screening::{plan_call, AppArgs};
+    let f = Fixture::new(
+        "exposition",
+        "numbering:\n  country_code: \"86\"\nlists:\n  bad: [\"+86170*\"]\nlimits:\n  - name: pools\n    key: caller_prefix\n    digits: 7\n    distinct: 1/1h\nrules:\n  - name: 'quote\"back\\slash'\n    caller_in: bad\n    action: block\n",
+    );
+    for caller in ["017012340001", "017012340002", "013800138000"] {
+        plan_call(
+            &f.service,
+            &CallFacts {
+                caller_number: caller,
+                destination: "4000",
+                ..CallFacts::default()
+            },
+            &AppArgs::default(),
+            std::time::SystemTime::now(),
+        );
+    }
+    f.run("block +86171*");
+    let metrics = &f.service.ops.metrics;
+    // One decision slower than the last finite bucket: only in +Inf.
+    metrics
+        .latency
+        .observe(std::time::Duration::from_millis(50));
+
+    let text = f.run("metrics");
+    assert!(
+        text.starts_with("# +OK mod_callscreen metrics"),
+        "fs_cli needs +OK first: {text}"
+    );
+    let samples =
+        crate::metrics::exposition::check(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(samples["callscreen_decision_seconds_count"], [4.0]);
+    assert!(
+        text.contains("callscreen_calls_by_rule_total{rule=\"quote\\\"back\\\\slash\"} 2\n"),
+        "{text}"
+    );
+    assert!(
+        samples.contains_key("callscreen_limiter_trips_total"),
+        "{text}"
+    );
+
+    // Scrapes while other threads count calls stay valid.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    metrics.record(
+                        "block",
+                        "pool",
+                        "list",
+                        "busy",
+                        std::time::Duration::from_nanos(200 + n % 20_000),
+                    );
+                }
+            });
+        }
+        let result = (0..300).try_for_each(|_| {
+            let text = f.run("metrics");
+            crate::metrics::exposition::check(&text).map(|_| ())
+        });
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        result.unwrap();
+    });
+}
