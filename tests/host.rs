@@ -799,6 +799,94 @@ fn reloadxml_reloads_and_shutdown_unbinds_and_joins() {
     assert!(shutdown.contains(&"STATUS 0"));
 }
 
+/// Names of this process's threads that start with `callscreen-`, as the
+/// kernel keeps them (cut to 15 bytes).
+fn module_threads(pid: u32) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("/proc/<pid>/task")
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|n| n.trim_end().to_string())
+        .filter(|n| n.starts_with("callscreen-"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn load_starts_the_threads_the_readme_names_and_shutdown_joins_each() {
+    use std::io::BufRead;
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("### Threads").expect("README: Threads");
+    let section = &readme[start..start + 3 + readme[start + 3..].find("\n#").unwrap()];
+    let mut documented: Vec<String> = section
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.starts_with("callscreen-") && !w.contains(' ') && !w.contains('.'))
+        .map(|w| w.chars().take(15).collect())
+        .collect();
+    documented.sort();
+    documented.dedup();
+
+    let conf = ConfDir::new("threads", OPS_CONFIG);
+    let mut child = Command::new(fakeswitch())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start fakeswitch");
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // Runs script lines, then waits for the host to have done them (a copy
+    // from a file that never exists answers "COPIED no" once they are done).
+    let marker = format!(
+        "copy {} {}\n",
+        conf.0.join("never-there").display(),
+        conf.0.join("marker").display()
+    );
+    let mut step = |lines: &str| {
+        write!(stdin, "{lines}{marker}").unwrap();
+        stdin.flush().unwrap();
+        let mut seen = Vec::new();
+        for line in stdout.by_ref() {
+            let line = line.unwrap();
+            if line == "COPIED no" {
+                return seen;
+            }
+            seen.push(line);
+        }
+        panic!("fakeswitch stopped early:\n{}", seen.join("\n"));
+    };
+    let loaded = step(&conf.preamble_with_db());
+    assert!(loaded.contains(&"STATUS 0".to_string()), "{loaded:?}");
+    // A thread names itself once it runs: wait for the names to settle.
+    let mut running = module_threads(pid);
+    for _ in 0..500 {
+        if running.len() >= documented.len() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        running = module_threads(pid);
+    }
+    assert_eq!(
+        running, documented,
+        "threads running after load vs named in README's Threads section"
+    );
+    assert_eq!(running.len(), 3, "{running:?}");
+    let down = step("shutdown\n");
+    assert!(down.contains(&"STATUS 0".to_string()), "{down:?}");
+    assert_eq!(
+        module_threads(pid),
+        Vec::<String>::new(),
+        "shutdown left threads"
+    );
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
 #[test]
 fn runtime_entries_survive_unload_and_load_again() {
     let conf = ConfDir::new("durable", OPS_CONFIG);
