@@ -751,6 +751,70 @@ fn a_screened_call_fires_a_verdict_event_with_its_evidence() {
     r.assert_lacks_prefix("EVENT-CREATE-REFUSED");
 }
 
+/// Header names (`Callscreen-…`, `Unique-ID`) quoted in `text`.
+fn quoted_headers(text: &str) -> Vec<&str> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.starts_with("Callscreen-") || *w == "Unique-ID")
+        .collect()
+}
+
+#[test]
+fn the_verdict_headers_readme_calls_optional_are_the_ones_a_bare_call_lacks() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("For every screened call the module fires")
+        .expect("README: the Events section");
+    let para = readme[start..start + readme[start..].find("\n\n").unwrap()]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (always, rest) = para.split_once("and when present").expect("'when present'");
+    let (optional, rest) = rest
+        .split_once("and when they apply")
+        .expect("'when they apply'");
+    let (_, plus) = rest.split_once("plus").expect("'plus'");
+    let always: Vec<&str> = quoted_headers(always)
+        .into_iter()
+        .chain(quoted_headers(plus))
+        .collect();
+    let optional = quoted_headers(optional);
+    assert!(always.contains(&"Callscreen-Verdict"), "{always:?}");
+    assert!(optional.contains(&"Callscreen-Verstat"), "{optional:?}");
+
+    // A call with none of the optional facts (no address, no SIP headers).
+    let conf = ConfDir::new("event-doc", CONFIG);
+    let script = format!(
+        "{}var uuid 3333-4444\nvar caller_id_number 017012345678\nvar destination_number 4000\ncall\n",
+        conf.preamble()
+    );
+    let r = run(&script);
+    let lines = r.after("call");
+    let at = lines
+        .iter()
+        .position(|l| *l == "EVENT callscreen::verdict")
+        .unwrap_or_else(|| panic!("no verdict event:\n{}", r.text()));
+    let sent: Vec<&str> = lines[at + 1..]
+        .iter()
+        .map_while(|l| l.strip_prefix("EVENT-HEADER "))
+        .filter_map(|h| h.split_once(':').map(|(name, _)| name))
+        .collect();
+    for name in &always {
+        assert!(
+            sent.contains(name),
+            "README says {name} is always sent: {sent:?}"
+        );
+    }
+    for name in &optional {
+        assert!(
+            !sent.contains(name),
+            "README says {name} is sent only when present, but a bare call has it: {sent:?}"
+        );
+    }
+}
+
 #[test]
 fn reloadxml_reloads_and_shutdown_unbinds_and_joins() {
     let conf = ConfDir::new("reloadxml", CONFIG);
