@@ -6,18 +6,18 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::check_args::CheckRequest;
-use crate::config::duration::Seconds;
 use crate::engine::{CallFacts, Engine, ProfileChoice};
 use crate::limits::unix_seconds;
 use crate::numbers::printable;
 use crate::runtime_lists::RuntimeList;
-use crate::service::{Persisted, Service};
+use crate::service::Service;
 use crate::timefmt::iso8601_utc;
 
 mod entries;
 mod json;
 #[cfg(test)]
 mod ops_tests;
+mod penalty;
 mod stats;
 
 pub use entries::{parse_ttl, ListKind};
@@ -230,27 +230,8 @@ pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
                 service.last_error().unwrap_or_default()
             ),
         },
-        ApiCommand::PenaltyList { limit } => penalty_list(service, limit.as_deref()),
-        ApiCommand::PenaltyClear { key } => {
-            let (n, persisted) = service.clear_penalties(key.as_deref(), SystemTime::now());
-            let what = format!(
-                "{n} {}{}",
-                plural(n, "penalty", "penalties"),
-                key.as_deref()
-                    .map(|k| format!(" of {k}"))
-                    .unwrap_or_default()
-            );
-            match (n, &key, persisted) {
-                (0, Some(key), _) => format!("-ERR no key {key} in the penalty box\n"),
-                (_, _, Persisted::Saved) => format!("+OK lifted {what}\n"),
-                (_, _, Persisted::MemoryOnly) => format!(
-                    "+OK lifted {what} (memory only: no state directory, a restart brings it back)\n"
-                ),
-                (_, _, Persisted::Failed(why)) => format!(
-                    "-ERR lifted {what} in memory, but saving the limit state failed ({why}): a restart may bring it back\n"
-                ),
-            }
-        }
+        ApiCommand::PenaltyList { limit } => penalty::list(service, limit.as_deref()).text(),
+        ApiCommand::PenaltyClear { key } => penalty::clear(service, key.as_deref()).text(),
     }
 }
 
@@ -264,29 +245,6 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 
 fn at(secs: u32) -> String {
     iso8601_utc(UNIX_EPOCH + Duration::from_secs(u64::from(secs)))
-}
-
-fn penalty_list(service: &Service, limit: Option<&str>) -> String {
-    let now = unix_seconds(SystemTime::now());
-    let entries = service.limits().penalties(now, limit);
-    let mut out = format!(
-        "+OK {} {} in the penalty box\n",
-        entries.len(),
-        plural(entries.len(), "key", "keys")
-    );
-    for e in entries {
-        let _ = writeln!(
-            out,
-            "{} {} until {} ({} left) offence {}{}",
-            e.limit,
-            e.key,
-            at(e.penalty.until),
-            Seconds(e.penalty.until.saturating_sub(now)),
-            e.penalty.offences,
-            if e.shadow { " [shadow]" } else { "" }
-        );
-    }
-    out
 }
 
 fn limit_status(service: &Service, out: &mut String) {

@@ -1,6 +1,7 @@
 //! Call counters by verdict, rule, reason, reply and limit, a decision
-//! latency histogram, and the Prometheus text rendering of everything the
-//! module counts (`callscreen metrics`).
+//! latency histogram, and the rendering of everything the module counts in
+//! the Prometheus text format (`callscreen metrics`) or as JSON
+//! (`callscreen json metrics`).
 //!
 //! Counting on the call's thread is an atomic add after a read-locked map
 //! lookup; a label seen for the first time takes the write lock once.
@@ -239,41 +240,73 @@ pub fn escape_label(value: &str) -> String {
     out
 }
 
-/// Builds Prometheus text, one family at a time.
+/// One sample of a family: the metric name (a histogram's `_bucket`,
+/// `_sum`, `_count`), its labels and its value.
+#[derive(Clone, Debug, PartialEq)]
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
+/// A metric family: name, type, help and samples.
+#[derive(Clone, Debug, PartialEq)]
+struct Family {
+    name: String,
+    kind: String,
+    help: String,
+    samples: Vec<Sample>,
+}
+
+/// Collects metric families, then renders them as Prometheus text
+/// ([`finish`](Self::finish)) or as JSON ([`to_json`](Self::to_json)).
 #[derive(Default)]
 pub struct PromText {
-    out: String,
+    comment: String,
+    families: Vec<Family>,
+}
+
+/// A value as JSON: whole numbers as integers, others as floats.
+pub(crate) fn json_number(v: f64) -> serde_json::Value {
+    if v.fract() == 0.0 && (0.0..9.0e15).contains(&v) {
+        serde_json::Value::from(v as u64)
+    } else {
+        serde_json::Value::from(v)
+    }
 }
 
 impl PromText {
     /// Starts with a comment line (ignored by Prometheus).
     pub fn new(comment: &str) -> PromText {
         PromText {
-            out: format!("# {comment}\n"),
+            comment: comment.to_string(),
+            families: Vec::new(),
         }
     }
 
-    /// A family header.
+    /// A family header; the samples that follow belong to it.
     pub fn family(&mut self, name: &str, kind: &str, help: &str) -> &mut Self {
-        let _ = writeln!(self.out, "# HELP {name} {help}");
-        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+        self.families.push(Family {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            help: help.to_string(),
+            samples: Vec::new(),
+        });
         self
     }
 
-    /// A sample; `labels` are (name, value) pairs.
+    /// A sample of the last family; `labels` are (name, value) pairs.
     pub fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) -> &mut Self {
-        self.out.push_str(name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(',');
-                }
-                let _ = write!(self.out, "{k}=\"{}\"", escape_label(v));
-            }
-            self.out.push('}');
+        if let Some(family) = self.families.last_mut() {
+            family.samples.push(Sample {
+                name: name.to_string(),
+                labels: labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                value,
+            });
         }
-        let _ = writeln!(self.out, " {value}");
         self
     }
 
@@ -307,9 +340,56 @@ impl PromText {
         self
     }
 
-    /// The text.
+    /// The Prometheus text.
     pub fn finish(self) -> String {
-        self.out
+        let mut out = format!("# {}\n", self.comment);
+        for f in &self.families {
+            let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
+            let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
+            for s in &f.samples {
+                out.push_str(&s.name);
+                if !s.labels.is_empty() {
+                    out.push('{');
+                    for (i, (k, v)) in s.labels.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        let _ = write!(out, "{k}=\"{}\"", escape_label(v));
+                    }
+                    out.push('}');
+                }
+                let _ = writeln!(out, " {}", s.value);
+            }
+        }
+        out
+    }
+
+    /// The same figures as one JSON object: family name -> `type`, `help`
+    /// and `samples` (each with its metric `name`, `labels` and `value`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let families: serde_json::Map<String, serde_json::Value> = self
+            .families
+            .iter()
+            .map(|f| {
+                let samples: Vec<serde_json::Value> = f
+                    .samples
+                    .iter()
+                    .map(|s| {
+                        let labels: serde_json::Map<String, serde_json::Value> = s
+                            .labels
+                            .iter()
+                            .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+                            .collect();
+                        serde_json::json!({"name": s.name, "labels": labels, "value": json_number(s.value)})
+                    })
+                    .collect();
+                (
+                    f.name.clone(),
+                    serde_json::json!({"type": f.kind, "help": f.help, "samples": samples}),
+                )
+            })
+            .collect();
+        serde_json::Value::Object(families)
     }
 }
 
@@ -652,5 +732,42 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("lat_seconds_count 1\n"), "{text}");
+    }
+
+    #[test]
+    fn the_json_form_carries_the_same_samples() {
+        let mut p = PromText::new("+OK test");
+        let mut values = BTreeMap::new();
+        values.insert("pool".to_string(), 3);
+        p.counters("x_total", "help text", "rule", &values);
+        let h = LatencyHistogram::default();
+        h.observe(Duration::from_micros(3));
+        h.observe(Duration::from_secs(2));
+        p.histogram("lat_seconds", "latency", &h);
+        let v = p.to_json();
+        assert_eq!(v["x_total"]["type"], "counter");
+        assert_eq!(v["x_total"]["help"], "help text");
+        assert_eq!(
+            v["x_total"]["samples"][0],
+            serde_json::json!({"name": "x_total", "labels": {"rule": "pool"}, "value": 3})
+        );
+        let samples = v["lat_seconds"]["samples"].as_array().unwrap();
+        let inf = samples
+            .iter()
+            .find(|s| s["labels"]["le"] == "+Inf")
+            .unwrap();
+        let count = samples
+            .iter()
+            .find(|s| s["name"] == "lat_seconds_count")
+            .unwrap();
+        assert_eq!(
+            (inf["value"].as_u64(), count["value"].as_u64()),
+            (Some(2), Some(2))
+        );
+        let sum = samples
+            .iter()
+            .find(|s| s["name"] == "lat_seconds_sum")
+            .unwrap();
+        assert!((sum["value"].as_f64().unwrap() - 2.000003).abs() < 1e-9);
     }
 }

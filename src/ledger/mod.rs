@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub(crate) use record::counters_of;
 pub use record::{LedgerRecord, Outcome};
 
 /// When the writer forces records to disk.
