@@ -31,7 +31,9 @@ pub const USAGE: &str = "usage: callscreen status | reload
        callscreen report [--since <date|7d>] [--caller <number|prefix*>] [--format text|csv|json]
        callscreen json <command>   (the answer as one JSON object)";
 
-/// Words offered by fs_cli tab completion, one `switch_console_set_complete` line each.
+/// Words offered by fs_cli tab completion, one `switch_console_set_complete`
+/// line each: every command, and every command again after `json` (where
+/// `report --format` is moot: `json report` is JSON).
 pub const COMPLETIONS: &[&str] = &[
     "add callscreen status",
     "add callscreen reload",
@@ -47,18 +49,27 @@ pub const COMPLETIONS: &[&str] = &[
     "add callscreen metrics",
     "add callscreen report --since",
     "add callscreen report --caller",
-    "add callscreen report --format",
+    "add callscreen report --format text",
+    "add callscreen report --format csv",
+    "add callscreen report --format json",
+    "add callscreen penalty list",
+    "add callscreen penalty clear all",
     "add callscreen json status",
+    "add callscreen json reload",
     "add callscreen json check",
-    "add callscreen json list",
-    "add callscreen json stats",
     "add callscreen json block",
     "add callscreen json allow",
     "add callscreen json unblock",
     "add callscreen json unallow",
-    "add callscreen json reload",
-    "add callscreen penalty list",
-    "add callscreen penalty clear",
+    "add callscreen json list block",
+    "add callscreen json list allow",
+    "add callscreen json list penalty",
+    "add callscreen json stats reset",
+    "add callscreen json metrics",
+    "add callscreen json report --since",
+    "add callscreen json report --caller",
+    "add callscreen json penalty list",
+    "add callscreen json penalty clear all",
 ];
 
 /// A parsed command line.
@@ -527,6 +538,78 @@ mod tests {
             let err = ApiCommand::parse(bad).unwrap_err().to_string();
             assert!(err.starts_with("-ERR "), "{err}");
             assert!(err.contains(USAGE), "{err}");
+        }
+    }
+
+    #[test]
+    fn tab_completion_offers_every_command_plain_and_after_json() {
+        let offered: Vec<&str> = COMPLETIONS
+            .iter()
+            .map(|l| l.strip_prefix("add callscreen ").expect("add callscreen …"))
+            .collect();
+        let mut unique = offered.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), offered.len(), "a line is registered twice");
+        // Every command the usage names is offered, and parses as offered.
+        let commands = [
+            "status", "reload", "check", "block", "allow", "unblock", "unallow", "list", "stats",
+            "metrics", "report", "penalty",
+        ];
+        for command in commands {
+            assert!(
+                USAGE
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|w| w == command),
+                "{command} is not in USAGE"
+            );
+            for prefix in ["", "json "] {
+                assert!(
+                    offered
+                        .iter()
+                        .any(|l| l.starts_with(&format!("{prefix}{command}"))),
+                    "tab completion lacks {prefix}{command}"
+                );
+            }
+        }
+        // Each plain form has its json twin, except the format of a report.
+        for line in offered.iter().filter(|l| !l.starts_with("json ")) {
+            if !line.starts_with("report --format") {
+                assert!(
+                    offered.contains(&format!("json {line}").as_str()),
+                    "no json twin of {line}"
+                );
+            }
+        }
+        for format in ["text", "csv", "json"] {
+            assert!(offered.contains(&format!("report --format {format}").as_str()));
+        }
+        for must in [
+            "json status",
+            "json check",
+            "json list block",
+            "json stats reset",
+            "json metrics",
+            "json report --since",
+            "json penalty list",
+            "penalty list",
+            "penalty clear all",
+        ] {
+            assert!(offered.contains(&must), "tab completion lacks {must}");
+        }
+        // What is offered is a command line the parser takes (with an
+        // argument where one is needed).
+        for line in &offered {
+            let arg = match *line {
+                l if l.ends_with("check") || l.ends_with("block") || l.ends_with("allow") => " 1",
+                l if l.ends_with("--since") => " 7d",
+                l if l.ends_with("--caller") => " +86170*",
+                _ => "",
+            };
+            assert!(
+                ApiCommand::parse(Some(&format!("{line}{arg}"))).is_ok(),
+                "{line}"
+            );
         }
     }
 

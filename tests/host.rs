@@ -221,7 +221,32 @@ fn load_registers_the_app_the_api_and_tab_completion() {
     for line in mod_callscreen::commands::COMPLETIONS {
         r.assert_has(&format!("COMPLETE {line}"));
     }
-    r.assert_has("COMPLETE add callscreen list penalty");
+    // Each line once, and nothing else.
+    assert_eq!(
+        r.lines
+            .iter()
+            .filter(|l| l.starts_with("COMPLETE "))
+            .count(),
+        mod_callscreen::commands::COMPLETIONS.len()
+    );
+    for line in [
+        "list penalty",
+        "report --format text",
+        "report --format csv",
+        "report --format json",
+        "penalty list",
+        "penalty clear all",
+        "json status",
+        "json check",
+        "json list block",
+        "json stats reset",
+        "json metrics",
+        "json report --since",
+        "json penalty list",
+        "json penalty clear all",
+    ] {
+        r.assert_has(&format!("COMPLETE add callscreen {line}"));
+    }
     r.assert_has("RESERVE mod_callscreen callscreen::verdict");
     r.assert_has("RESERVE mod_callscreen callscreen::penalty");
     r.assert_has("BIND mod_callscreen 56");
