@@ -6,18 +6,18 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::check_args::CheckRequest;
-use crate::config::duration::Seconds;
 use crate::engine::{CallFacts, Engine, ProfileChoice};
 use crate::limits::unix_seconds;
 use crate::numbers::printable;
 use crate::runtime_lists::RuntimeList;
-use crate::service::{Persisted, Service};
+use crate::service::Service;
 use crate::timefmt::iso8601_utc;
 
 mod entries;
 mod json;
 #[cfg(test)]
 mod ops_tests;
+mod penalty;
 mod stats;
 
 pub use entries::{parse_ttl, ListKind};
@@ -31,7 +31,9 @@ pub const USAGE: &str = "usage: callscreen status | reload
        callscreen report [--since <date|7d>] [--caller <number|prefix*>] [--format text|csv|json]
        callscreen json <command>   (the answer as one JSON object)";
 
-/// Words offered by fs_cli tab completion, one `switch_console_set_complete` line each.
+/// Words offered by fs_cli tab completion, one `switch_console_set_complete`
+/// line each: every command, and every command again after `json` (where
+/// `report --format` is moot: `json report` is JSON).
 pub const COMPLETIONS: &[&str] = &[
     "add callscreen status",
     "add callscreen reload",
@@ -47,18 +49,27 @@ pub const COMPLETIONS: &[&str] = &[
     "add callscreen metrics",
     "add callscreen report --since",
     "add callscreen report --caller",
-    "add callscreen report --format",
+    "add callscreen report --format text",
+    "add callscreen report --format csv",
+    "add callscreen report --format json",
+    "add callscreen penalty list",
+    "add callscreen penalty clear all",
     "add callscreen json status",
+    "add callscreen json reload",
     "add callscreen json check",
-    "add callscreen json list",
-    "add callscreen json stats",
     "add callscreen json block",
     "add callscreen json allow",
     "add callscreen json unblock",
     "add callscreen json unallow",
-    "add callscreen json reload",
-    "add callscreen penalty list",
-    "add callscreen penalty clear",
+    "add callscreen json list block",
+    "add callscreen json list allow",
+    "add callscreen json list penalty",
+    "add callscreen json stats reset",
+    "add callscreen json metrics",
+    "add callscreen json report --since",
+    "add callscreen json report --caller",
+    "add callscreen json penalty list",
+    "add callscreen json penalty clear all",
 ];
 
 /// A parsed command line.
@@ -230,27 +241,8 @@ pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
                 service.last_error().unwrap_or_default()
             ),
         },
-        ApiCommand::PenaltyList { limit } => penalty_list(service, limit.as_deref()),
-        ApiCommand::PenaltyClear { key } => {
-            let (n, persisted) = service.clear_penalties(key.as_deref(), SystemTime::now());
-            let what = format!(
-                "{n} {}{}",
-                plural(n, "penalty", "penalties"),
-                key.as_deref()
-                    .map(|k| format!(" of {k}"))
-                    .unwrap_or_default()
-            );
-            match (n, &key, persisted) {
-                (0, Some(key), _) => format!("-ERR no key {key} in the penalty box\n"),
-                (_, _, Persisted::Saved) => format!("+OK lifted {what}\n"),
-                (_, _, Persisted::MemoryOnly) => format!(
-                    "+OK lifted {what} (memory only: no state directory, a restart brings it back)\n"
-                ),
-                (_, _, Persisted::Failed(why)) => format!(
-                    "-ERR lifted {what} in memory, but saving the limit state failed ({why}): a restart may bring it back\n"
-                ),
-            }
-        }
+        ApiCommand::PenaltyList { limit } => penalty::list(service, limit.as_deref()).text(),
+        ApiCommand::PenaltyClear { key } => penalty::clear(service, key.as_deref()).text(),
     }
 }
 
@@ -264,29 +256,6 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 
 fn at(secs: u32) -> String {
     iso8601_utc(UNIX_EPOCH + Duration::from_secs(u64::from(secs)))
-}
-
-fn penalty_list(service: &Service, limit: Option<&str>) -> String {
-    let now = unix_seconds(SystemTime::now());
-    let entries = service.limits().penalties(now, limit);
-    let mut out = format!(
-        "+OK {} {} in the penalty box\n",
-        entries.len(),
-        plural(entries.len(), "key", "keys")
-    );
-    for e in entries {
-        let _ = writeln!(
-            out,
-            "{} {} until {} ({} left) offence {}{}",
-            e.limit,
-            e.key,
-            at(e.penalty.until),
-            Seconds(e.penalty.until.saturating_sub(now)),
-            e.penalty.offences,
-            if e.shadow { " [shadow]" } else { "" }
-        );
-    }
-    out
 }
 
 fn limit_status(service: &Service, out: &mut String) {
@@ -569,6 +538,78 @@ mod tests {
             let err = ApiCommand::parse(bad).unwrap_err().to_string();
             assert!(err.starts_with("-ERR "), "{err}");
             assert!(err.contains(USAGE), "{err}");
+        }
+    }
+
+    #[test]
+    fn tab_completion_offers_every_command_plain_and_after_json() {
+        let offered: Vec<&str> = COMPLETIONS
+            .iter()
+            .map(|l| l.strip_prefix("add callscreen ").expect("add callscreen …"))
+            .collect();
+        let mut unique = offered.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), offered.len(), "a line is registered twice");
+        // Every command the usage names is offered, and parses as offered.
+        let commands = [
+            "status", "reload", "check", "block", "allow", "unblock", "unallow", "list", "stats",
+            "metrics", "report", "penalty",
+        ];
+        for command in commands {
+            assert!(
+                USAGE
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|w| w == command),
+                "{command} is not in USAGE"
+            );
+            for prefix in ["", "json "] {
+                assert!(
+                    offered
+                        .iter()
+                        .any(|l| l.starts_with(&format!("{prefix}{command}"))),
+                    "tab completion lacks {prefix}{command}"
+                );
+            }
+        }
+        // Each plain form has its json twin, except the format of a report.
+        for line in offered.iter().filter(|l| !l.starts_with("json ")) {
+            if !line.starts_with("report --format") {
+                assert!(
+                    offered.contains(&format!("json {line}").as_str()),
+                    "no json twin of {line}"
+                );
+            }
+        }
+        for format in ["text", "csv", "json"] {
+            assert!(offered.contains(&format!("report --format {format}").as_str()));
+        }
+        for must in [
+            "json status",
+            "json check",
+            "json list block",
+            "json stats reset",
+            "json metrics",
+            "json report --since",
+            "json penalty list",
+            "penalty list",
+            "penalty clear all",
+        ] {
+            assert!(offered.contains(&must), "tab completion lacks {must}");
+        }
+        // What is offered is a command line the parser takes (with an
+        // argument where one is needed).
+        for line in &offered {
+            let arg = match *line {
+                l if l.ends_with("check") || l.ends_with("block") || l.ends_with("allow") => " 1",
+                l if l.ends_with("--since") => " 7d",
+                l if l.ends_with("--caller") => " +86170*",
+                _ => "",
+            };
+            assert!(
+                ApiCommand::parse(Some(&format!("{line}{arg}"))).is_ok(),
+                "{line}"
+            );
         }
     }
 

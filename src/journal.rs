@@ -4,10 +4,20 @@
 //! `[payload length: u32 LE][CRC-32 of the payload: u32 LE][payload]`.
 //! `append` writes a whole frame with one `write` and then `fdatasync`s, so a
 //! record that was acknowledged survives a crash (`kill -9`, power loss with
-//! honest disks). A crash in the middle of an append leaves a torn last
-//! record; [`Journal::open`] detects it (short frame or checksum mismatch),
-//! reports it, copies the bytes aside for inspection and truncates the file
-//! to the last good record, so the journal loads instead of refusing to.
+//! honest disks). If the sync fails, the frame is cut off again, so an
+//! append that returned an error is not replayed at the next load.
+//!
+//! A crash in the middle of an append can only tear the *last* record;
+//! [`Journal::open`] detects it (short frame or checksum mismatch), reports
+//! it, copies the bytes aside for inspection (`<journal>.torn-<offset>`) and
+//! truncates the file to the last good record, so the journal loads instead
+//! of refusing to. A bad checksum *before* the last record is bit rot, not a
+//! crash: when the frame's length is plausible and the record after it is
+//! sound, only that record is skipped (reported with its offset, its bytes
+//! copied to `<journal>.damaged-<offset>`) and every record after it is
+//! kept; the journal is then rewritten without it. Damage the framing cannot
+//! step over is treated like a torn tail.
+//!
 //! [`Journal::rewrite`] compacts: it writes the live records to a temporary
 //! file, syncs it, renames it over the journal and syncs the directory.
 
@@ -40,6 +50,17 @@ pub enum JournalError {
     NotAJournal(PathBuf),
     /// A record larger than [`MAX_RECORD`] was offered.
     TooLarge(usize),
+    /// A record was written but could not be synced to disk. The frame was
+    /// cut off again unless `rollback` says that failed too (then the record
+    /// may come back at the next load).
+    SyncFailed {
+        /// The file.
+        path: PathBuf,
+        /// What the sync reported.
+        source: io::Error,
+        /// Why cutting the frame off again failed, if it did.
+        rollback: Option<io::Error>,
+    },
 }
 
 impl fmt::Display for JournalError {
@@ -58,6 +79,24 @@ impl fmt::Display for JournalError {
             JournalError::TooLarge(n) => {
                 write!(f, "record of {n} bytes exceeds the limit of {MAX_RECORD}")
             }
+            JournalError::SyncFailed {
+                path,
+                source,
+                rollback: None,
+            } => write!(
+                f,
+                "{}: cannot sync: {source}; the record was taken back out",
+                path.display()
+            ),
+            JournalError::SyncFailed {
+                path,
+                source,
+                rollback: Some(again),
+            } => write!(
+                f,
+                "{}: cannot sync: {source}; taking the record back out failed too ({again}), so it may come back at the next load",
+                path.display()
+            ),
         }
     }
 }
@@ -99,6 +138,34 @@ impl fmt::Display for TornTail {
     }
 }
 
+/// A damaged record before the last one, skipped while the records after it
+/// were kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DamagedRecord {
+    /// Offset of the record's frame in the file as it was found.
+    pub offset: u64,
+    /// Size of the whole frame.
+    pub bytes: u64,
+    /// Why it was rejected.
+    pub why: String,
+    /// Where its bytes were saved, if they could be.
+    pub saved_to: Option<PathBuf>,
+}
+
+impl fmt::Display for DamagedRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "skipped a damaged record at byte {} ({} bytes: {}); the records after it were kept",
+            self.offset, self.bytes, self.why
+        )?;
+        if let Some(p) = &self.saved_to {
+            write!(f, "; the bytes were saved to {}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
 /// What `open` read back.
 #[derive(Debug, Default)]
 pub struct Replay {
@@ -106,7 +173,12 @@ pub struct Replay {
     pub records: Vec<Vec<u8>>,
     /// The damaged tail, if there was one.
     pub torn: Option<TornTail>,
+    /// Damaged records before the end that were stepped over.
+    pub damaged: Vec<DamagedRecord>,
 }
+
+/// Makes the data of a file durable; a seam so tests can make it fail.
+type SyncFn = fn(&File) -> io::Result<()>;
 
 /// An open journal, positioned for appending.
 #[derive(Debug)]
@@ -115,6 +187,7 @@ pub struct Journal {
     file: File,
     records: usize,
     bytes: u64,
+    sync_data: SyncFn,
 }
 
 impl Journal {
@@ -146,14 +219,16 @@ impl Journal {
             return Err(JournalError::NotAJournal(path.to_path_buf()));
         }
 
-        let (records, good_end, damage) = parse_frames(&data);
+        let parsed = parse_frames(&data);
         let mut replay = Replay {
-            records,
+            records: parsed.records,
             torn: None,
+            damaged: Vec::new(),
         };
-        if let Some(why) = damage {
+        let good_end = parsed.good_end;
+        if let Some(why) = parsed.tail_damage {
             let tail = &data[good_end..];
-            let saved_to = save_aside(path, good_end as u64, tail);
+            let saved_to = save_aside(path, "torn", good_end as u64, tail);
             file.set_len(good_end as u64)
                 .map_err(io_err("truncate", path))?;
             file.sync_all().map_err(io_err("sync", path))?;
@@ -165,16 +240,33 @@ impl Journal {
             });
         }
         file.seek(SeekFrom::End(0)).map_err(io_err("seek", path))?;
-        let journal = Journal {
+        let mut journal = Journal {
             path: path.to_path_buf(),
             file,
             records: replay.records.len(),
             bytes: good_end as u64,
+            sync_data: File::sync_data,
         };
+        if !parsed.damaged.is_empty() {
+            for (at, len, why) in parsed.damaged {
+                let saved_to = save_aside(path, "damaged", at as u64, &data[at..at + len]);
+                replay.damaged.push(DamagedRecord {
+                    offset: at as u64,
+                    bytes: len as u64,
+                    why,
+                    saved_to,
+                });
+            }
+            // Rewrite without the damaged records, so the next load neither
+            // warns again nor depends on stepping over them once more.
+            journal.rewrite(replay.records.iter().map(Vec::as_slice))?;
+        }
         Ok((journal, replay))
     }
 
-    /// Appends one record and waits until it is on disk.
+    /// Appends one record and waits until it is on disk. On an error the
+    /// file is cut back to where it was (see [`JournalError::SyncFailed`]),
+    /// so the record is not replayed later.
     pub fn append(&mut self, payload: &[u8]) -> Result<(), JournalError> {
         if payload.len() > MAX_RECORD {
             return Err(JournalError::TooLarge(payload.len()));
@@ -182,18 +274,50 @@ impl Journal {
         let frame = frame(payload);
         if let Err(source) = self.file.write_all(&frame) {
             // A partial frame must not stay in front of the next append.
-            let _ = self.file.set_len(self.bytes);
-            let _ = self.file.seek(SeekFrom::End(0));
+            let _ = self.roll_back();
             return Err(JournalError::Io {
                 action: "append to",
                 path: self.path.clone(),
                 source,
             });
         }
-        self.file.sync_data().map_err(io_err("sync", &self.path))?;
+        if let Err(source) = (self.sync_data)(&self.file) {
+            // The caller answers "not recorded": make that true.
+            let rollback = self.roll_back().err();
+            return Err(JournalError::SyncFailed {
+                path: self.path.clone(),
+                source,
+                rollback,
+            });
+        }
         self.records += 1;
         self.bytes += frame.len() as u64;
         Ok(())
+    }
+
+    /// Cuts the file back to the end of the last acknowledged record and
+    /// puts the write position there. The cut is synced too, best effort (a
+    /// sync that just failed may fail again; without a crash the cut file is
+    /// what the next load reads either way).
+    fn roll_back(&mut self) -> io::Result<()> {
+        if let Err(e) = self.file.set_len(self.bytes) {
+            // The bytes stay; append after them rather than leave a hole.
+            let _ = self.file.seek(SeekFrom::End(0));
+            return Err(e);
+        }
+        self.file.seek(SeekFrom::Start(self.bytes))?;
+        let _ = (self.sync_data)(&self.file);
+        Ok(())
+    }
+
+    /// Test seam: every sync from now on fails (`false` restores them).
+    #[cfg(test)]
+    pub(crate) fn fail_syncs(&mut self, fail: bool) {
+        self.sync_data = if fail {
+            |_| Err(io::Error::other("injected sync failure"))
+        } else {
+            File::sync_data
+        };
     }
 
     /// Replaces the whole journal with `payloads`, atomically: readers see
@@ -257,44 +381,126 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Reads frames after the magic: the good records, where they end, and why
-/// the rest (if any) was rejected.
-fn parse_frames(data: &[u8]) -> (Vec<Vec<u8>>, usize, Option<String>) {
-    let mut records = Vec::new();
-    let mut at = MAGIC.len();
-    while at < data.len() {
-        let rest = &data[at..];
-        if rest.len() < FRAME_HEADER {
-            return (records, at, Some("incomplete record header".into()));
-        }
-        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
-        if len > MAX_RECORD {
-            return (records, at, Some(format!("implausible length {len}")));
-        }
-        if rest.len() < FRAME_HEADER + len {
-            return (
-                records,
-                at,
-                Some(format!(
-                    "record of {len} bytes cut after {}",
-                    rest.len() - FRAME_HEADER
-                )),
-            );
-        }
-        let payload = &rest[FRAME_HEADER..FRAME_HEADER + len];
-        if crc32(payload) != crc {
-            return (records, at, Some("checksum mismatch".into()));
-        }
-        records.push(payload.to_vec());
-        at += FRAME_HEADER + len;
-    }
-    (records, at, None)
+/// What [`parse_frames`] found.
+struct Parsed {
+    /// Every good record, in order.
+    records: Vec<Vec<u8>>,
+    /// Where the last good frame ends (the file is cut there on tail damage).
+    good_end: usize,
+    /// Why the bytes from `good_end` on were rejected, if they were.
+    tail_damage: Option<String>,
+    /// Frames before the end that were stepped over: (offset, size, why).
+    damaged: Vec<(usize, usize, String)>,
 }
 
-fn save_aside(path: &Path, offset: u64, bytes: &[u8]) -> Option<PathBuf> {
-    let aside = PathBuf::from(format!("{}.torn-{offset}", path.display()));
+/// Why the frame at `at` is not a good record, or its total size if it is.
+enum Frame {
+    Good(usize),
+    /// A plausible frame whose checksum does not match (its total size).
+    BadChecksum(usize),
+    /// Not even a frame that can be stepped over.
+    Broken(String),
+}
+
+fn read_frame(data: &[u8], at: usize) -> Frame {
+    let rest = &data[at..];
+    if rest.len() < FRAME_HEADER {
+        return Frame::Broken("incomplete record header".into());
+    }
+    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+    let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+    if len > MAX_RECORD {
+        return Frame::Broken(format!("implausible length {len}"));
+    }
+    if rest.len() < FRAME_HEADER + len {
+        return Frame::Broken(format!(
+            "record of {len} bytes cut after {}",
+            rest.len() - FRAME_HEADER
+        ));
+    }
+    if crc32(&rest[FRAME_HEADER..FRAME_HEADER + len]) != crc {
+        return Frame::BadChecksum(FRAME_HEADER + len);
+    }
+    Frame::Good(FRAME_HEADER + len)
+}
+
+/// Reads frames after the magic. A frame with a bad checksum is stepped over
+/// when it is not the last one and the frame after it is good (its length
+/// field is then very likely right); anything else ends the good part.
+fn parse_frames(data: &[u8]) -> Parsed {
+    let mut parsed = Parsed {
+        records: Vec::new(),
+        good_end: MAGIC.len(),
+        tail_damage: None,
+        damaged: Vec::new(),
+    };
+    let mut at = MAGIC.len();
+    while at < data.len() {
+        match read_frame(data, at) {
+            Frame::Good(size) => {
+                parsed
+                    .records
+                    .push(data[at + FRAME_HEADER..at + size].to_vec());
+                at += size;
+                parsed.good_end = at;
+            }
+            Frame::BadChecksum(size)
+                if at + size < data.len()
+                    && matches!(read_frame(data, at + size), Frame::Good(_)) =>
+            {
+                parsed
+                    .damaged
+                    .push((at, size, "checksum mismatch".to_string()));
+                at += size;
+            }
+            Frame::BadChecksum(_) => {
+                parsed.tail_damage = Some("checksum mismatch".into());
+                break;
+            }
+            Frame::Broken(why) => {
+                parsed.tail_damage = Some(why);
+                break;
+            }
+        }
+    }
+    parsed
+}
+
+fn save_aside(path: &Path, what: &str, offset: u64, bytes: &[u8]) -> Option<PathBuf> {
+    let aside = PathBuf::from(format!("{}.{what}-{offset}", path.display()));
     std::fs::write(&aside, bytes).ok().map(|_| aside)
+}
+
+/// Creates `dir` and any missing parents, then syncs the parent of every
+/// directory it created, so that the new directories (and what is later
+/// synced inside them) survive a crash. An existing `dir` costs one `stat`.
+pub fn create_dir_durable(dir: &Path) -> io::Result<()> {
+    create_dir_durable_with(dir, |parent| File::open(parent)?.sync_all())
+}
+
+fn create_dir_durable_with(
+    dir: &Path,
+    mut sync: impl FnMut(&Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while !at.exists() {
+        missing.push(at);
+        match at.parent() {
+            Some(parent) => at = parent,
+            None => break,
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    // Top down: each new directory's entry in its parent.
+    for created in missing.iter().rev() {
+        let parent = created
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        sync(parent)?;
+    }
+    Ok(())
 }
 
 /// Makes a rename or creation in `path`'s directory durable.
@@ -422,6 +628,151 @@ mod tests {
         let (_, replay) = Journal::open(&path).unwrap();
         assert_eq!(replay.records, vec![b"keep".to_vec()]);
         assert_eq!(replay.torn.unwrap().why, "checksum mismatch");
+    }
+
+    /// Offsets of the frames of `records` appended in order to a new journal.
+    fn frame_offsets(records: &[&[u8]]) -> Vec<usize> {
+        let mut at = MAGIC.len();
+        records
+            .iter()
+            .map(|r| {
+                let here = at;
+                at += FRAME_HEADER + r.len();
+                here
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_damaged_record_in_the_middle_costs_only_that_record() {
+        let path = temp("middle");
+        let records: [&[u8]; 5] = [b"one", b"two", b"three", b"four", b"five"];
+        {
+            let (mut j, _) = Journal::open(&path).unwrap();
+            for r in records {
+                j.append(r).unwrap();
+            }
+        }
+        let offsets = frame_offsets(&records);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let original = bytes.clone();
+        // Bit rot in the payload of the second record.
+        bytes[offsets[1] + FRAME_HEADER + 1] ^= 0x20;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let (mut j, replay) = Journal::open(&path).unwrap();
+        assert_eq!(
+            replay.records,
+            vec![
+                b"one".to_vec(),
+                b"three".to_vec(),
+                b"four".to_vec(),
+                b"five".to_vec()
+            ]
+        );
+        assert!(replay.torn.is_none(), "{:?}", replay.torn);
+        assert_eq!(replay.damaged.len(), 1);
+        let damaged = &replay.damaged[0];
+        assert_eq!(damaged.offset as usize, offsets[1]);
+        assert_eq!(damaged.bytes as usize, FRAME_HEADER + 3);
+        assert!(
+            damaged
+                .to_string()
+                .starts_with(&format!("skipped a damaged record at byte {}", offsets[1])),
+            "{damaged}"
+        );
+        let saved = std::fs::read(damaged.saved_to.as_ref().unwrap()).unwrap();
+        assert_eq!(saved, &bytes[offsets[1]..offsets[2]]);
+        assert_ne!(saved, &original[offsets[1]..offsets[2]]);
+
+        // The journal was rewritten without it: the next load is clean and
+        // new records follow the kept ones.
+        j.append(b"six").unwrap();
+        let (_, again) = Journal::open(&path).unwrap();
+        assert!(again.damaged.is_empty() && again.torn.is_none());
+        assert_eq!(again.records.len(), 5);
+        assert_eq!(again.records[4], b"six");
+    }
+
+    #[test]
+    fn damage_the_framing_cannot_step_over_goes_aside_like_a_torn_tail() {
+        let path = temp("middle-length");
+        let records: [&[u8]; 3] = [b"first", b"second record", b"third record"];
+        {
+            let (mut j, _) = Journal::open(&path).unwrap();
+            for r in records {
+                j.append(r).unwrap();
+            }
+        }
+        let offsets = frame_offsets(&records);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // A wrong (but plausible) length: the frame after it does not line up.
+        bytes[offsets[1]] ^= 0x04;
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, replay) = Journal::open(&path).unwrap();
+        assert_eq!(replay.records, vec![b"first".to_vec()]);
+        assert!(replay.damaged.is_empty());
+        let torn = replay.torn.expect("the rest goes aside");
+        assert_eq!(torn.offset as usize, offsets[1]);
+        assert_eq!(
+            std::fs::read(torn.saved_to.unwrap()).unwrap(),
+            &bytes[offsets[1]..]
+        );
+    }
+
+    #[test]
+    fn an_append_whose_sync_fails_is_taken_back_out() {
+        let path = temp("syncfail");
+        let (mut j, _) = Journal::open(&path).unwrap();
+        j.append(b"kept").unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        j.fail_syncs(true);
+        let err = j.append(b"refused").unwrap_err();
+        assert!(
+            matches!(err, JournalError::SyncFailed { rollback: None, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("the record was taken back out"),
+            "{err}"
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+        assert_eq!((j.records(), j.bytes()), (1, size));
+        j.fail_syncs(false);
+        j.append(b"later").unwrap();
+        let (_, replay) = Journal::open(&path).unwrap();
+        assert_eq!(replay.records, vec![b"kept".to_vec(), b"later".to_vec()]);
+        assert!(replay.torn.is_none() && replay.damaged.is_empty());
+    }
+
+    #[test]
+    fn new_directories_are_synced_into_their_parents() {
+        let base = temp("mkdir").parent().unwrap().to_path_buf();
+        let dir = base.join("db").join("callscreen");
+        let mut synced = Vec::new();
+        create_dir_durable_with(&dir, |p| {
+            synced.push(p.to_path_buf());
+            Ok(())
+        })
+        .unwrap();
+        assert!(dir.is_dir());
+        assert_eq!(synced, vec![base.clone(), base.join("db")]);
+        // An existing directory: nothing to sync.
+        synced.clear();
+        create_dir_durable_with(&dir, |p| {
+            synced.push(p.to_path_buf());
+            Ok(())
+        })
+        .unwrap();
+        assert!(synced.is_empty(), "{synced:?}");
+        // A failed sync is reported, not ignored.
+        let other = base.join("other");
+        let err =
+            create_dir_durable_with(&other, |_| Err(io::Error::other("no sync"))).unwrap_err();
+        assert_eq!(err.to_string(), "no sync");
+        // The real thing.
+        create_dir_durable(&base.join("real").join("state")).unwrap();
+        assert!(base.join("real/state").is_dir());
     }
 
     #[test]

@@ -196,6 +196,12 @@ impl Ops {
                         &format!("mod_callscreen: state journal {}: {torn}", dir.display()),
                     );
                 }
+                for damaged in &report.damaged {
+                    self.log(
+                        LogLevel::Warning,
+                        &format!("mod_callscreen: state journal {}: {damaged}", dir.display()),
+                    );
+                }
                 for why in &report.skipped {
                     self.log(
                         LogLevel::Warning,
@@ -384,9 +390,21 @@ impl Ops {
         now: SystemTime,
     ) -> Result<Option<RuntimeEntry>, StoreError> {
         match self.store() {
-            Some(store) => store.add(&self.runtime, entry, now),
+            Some(store) => self.log_journal_failure(store.add(&self.runtime, entry, now)),
             None => self.runtime.insert(entry).map_err(StoreError::Entry),
         }
+    }
+
+    /// Logs a failed journal write (the command answers `-ERR` with it too;
+    /// the log keeps it, including a failed roll-back after a failed sync).
+    fn log_journal_failure<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::Journal(e)) = &result {
+            self.log(
+                LogLevel::Error,
+                &format!("mod_callscreen: runtime entry not saved: {e}"),
+            );
+        }
+        result
     }
 
     /// Removes a runtime entry: journal first (synced), then memory.
@@ -397,7 +415,9 @@ impl Ops {
         now: SystemTime,
     ) -> Result<Option<RuntimeEntry>, StoreError> {
         match self.store() {
-            Some(store) => store.remove(&self.runtime, list, pattern, now),
+            Some(store) => {
+                self.log_journal_failure(store.remove(&self.runtime, list, pattern, now))
+            }
             None => Ok(self.runtime.remove(list, pattern)),
         }
     }

@@ -263,6 +263,15 @@ impl RuntimeLists {
             .count()
     }
 
+    /// Entries held in both lists, expired ones not yet swept included;
+    /// costs two lock acquisitions, not a walk over the entries.
+    pub fn stored(&self) -> usize {
+        RuntimeList::ALL
+            .into_iter()
+            .map(|l| self.read(l).entries.len())
+            .sum()
+    }
+
     /// True when neither list holds an entry (live or expired).
     pub fn is_empty(&self) -> bool {
         RuntimeList::ALL
@@ -296,6 +305,31 @@ mod tests {
 
     fn num(s: &str) -> E164 {
         NumberPlan::default().to_e164(s).unwrap()
+    }
+
+    #[test]
+    fn stored_counts_what_the_lists_hold_until_it_is_swept() {
+        let lists = RuntimeLists::new();
+        let now = SystemTime::now();
+        lists
+            .insert(entry(RuntimeList::Block, "+86170*", Some(10), now))
+            .unwrap();
+        lists
+            .insert(entry(RuntimeList::Allow, "+8613800138000", None, now))
+            .unwrap();
+        // Replacing an entry does not add one.
+        lists
+            .insert(entry(RuntimeList::Block, "+86170*", Some(5), now))
+            .unwrap();
+        assert_eq!(lists.stored(), 2);
+        let later = now + Duration::from_secs(6);
+        assert_eq!(lists.len(RuntimeList::Block, later), 0);
+        assert_eq!(lists.stored(), 2, "expired but not swept yet");
+        assert_eq!(lists.sweep(later).len(), 1);
+        assert_eq!(lists.stored(), 1);
+        let p = Pattern::parse("+8613800138000", &NumberPlan::default()).unwrap();
+        lists.remove(RuntimeList::Allow, &p).unwrap();
+        assert_eq!(lists.stored(), 0);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{Journal, JournalError, TornTail};
+use crate::journal::{create_dir_durable, DamagedRecord, Journal, JournalError, TornTail};
 use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
 use crate::runtime_lists::{RuntimeEntry, RuntimeError, RuntimeList, RuntimeLists};
@@ -138,6 +138,8 @@ pub struct LoadReport {
     pub skipped: Vec<String>,
     /// A torn last record, if the last run crashed mid-write.
     pub torn: Option<TornTail>,
+    /// Damaged records before the last one, skipped (the rest was kept).
+    pub damaged: Vec<DamagedRecord>,
     /// Whether the journal was compacted right away.
     pub compacted: bool,
 }
@@ -172,13 +174,16 @@ impl StateStore {
         compact_after: usize,
         now: SystemTime,
     ) -> Result<(StateStore, LoadReport), StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+        // A new state directory is synced into its parent, so the journal
+        // in it cannot vanish with its directory after a crash.
+        create_dir_durable(dir).map_err(|source| StoreError::Dir {
             path: dir.to_path_buf(),
             source,
         })?;
         let (journal, replay) = Journal::open(&dir.join(JOURNAL_FILE))?;
         let mut report = LoadReport {
             torn: replay.torn,
+            damaged: replay.damaged,
             ..LoadReport::default()
         };
         runtime.clear();
@@ -316,6 +321,16 @@ impl StateStore {
         self.lock().penalties.clone()
     }
 
+    /// Whether the journal holds more than `compact_after` records beyond
+    /// the state it describes. Decided from counters (records in the file,
+    /// entries and penalties held), so every `block`/`allow` can ask cheaply;
+    /// entries that expired but are not swept yet still count as held, which
+    /// only delays compaction until the next sweep.
+    fn compaction_due(&self, inner: &Inner, runtime: &RuntimeLists) -> bool {
+        let held = runtime.stored() + inner.penalties.len();
+        inner.journal.records() > held + self.compact_after.load(Ordering::Relaxed)
+    }
+
     /// Rewrites the journal with only the live state once it holds more than
     /// `compact_after` records beyond it. Returns whether it did.
     pub fn compact_if_needed(
@@ -324,11 +339,10 @@ impl StateStore {
         now: SystemTime,
     ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        let live = runtime.entries(None, now);
-        let needed = live.len() + inner.penalties.len();
-        if inner.journal.records() <= needed + self.compact_after.load(Ordering::Relaxed) {
+        if !self.compaction_due(&inner, runtime) {
             return Ok(false);
         }
+        let live = runtime.entries(None, now);
         let mut records: Vec<Vec<u8>> = live.iter().map(|e| StateRecord::add(e).encode()).collect();
         records.extend(inner.penalties.iter().map(|(k, v)| {
             StateRecord::Penalty {
@@ -503,6 +517,36 @@ mod tests {
     }
 
     #[test]
+    fn compaction_follows_dead_records_not_the_number_of_entries() {
+        let dir = temp("compact-dead");
+        let now = SystemTime::now();
+        let runtime = RuntimeLists::new();
+        let (store, _) = StateStore::open(&dir, &runtime, 10, now).unwrap();
+        let numbers: Vec<String> = (0..20).map(|i| format!("+8613800138{i:03}")).collect();
+        for n in &numbers {
+            store
+                .add(&runtime, entry(RuntimeList::Block, n, Some(60), now), now)
+                .unwrap();
+        }
+        // Twenty live entries, twenty records: nothing to win.
+        assert_eq!((store.compactions(), store.journal_records()), (0, 20));
+        for n in &numbers[..10] {
+            let p = Pattern::parse(n, &NumberPlan::default()).unwrap();
+            store.remove(&runtime, RuntimeList::Block, &p, now).unwrap();
+        }
+        // The sixth removal makes 26 records for 14 entries (12 dead, more
+        // than compact_after): rewritten to 14, then four more removals.
+        assert_eq!(store.compactions(), 1);
+        assert_eq!(store.journal_records(), 18);
+        // Entries that expire are dead records once swept.
+        let later = now + Duration::from_secs(61);
+        assert!(!store.compact_if_needed(&runtime, later).unwrap());
+        assert_eq!(runtime.sweep(later).len(), 10);
+        assert!(store.compact_if_needed(&runtime, later).unwrap());
+        assert_eq!(store.journal_records(), 0);
+    }
+
+    #[test]
     fn a_torn_record_is_skipped_with_a_report_not_a_refusal() {
         let dir = temp("torn");
         let now = SystemTime::now();
@@ -532,6 +576,72 @@ mod tests {
         assert_eq!(report.entries, 1);
         let torn = report.torn.expect("torn tail");
         assert!(torn.to_string().contains("skipped a torn record"), "{torn}");
+    }
+
+    #[test]
+    fn a_damaged_record_in_the_middle_loses_only_that_entry() {
+        let dir = temp("middle");
+        let now = SystemTime::now();
+        {
+            let runtime = RuntimeLists::new();
+            let (store, _) = StateStore::open(&dir, &runtime, 1000, now).unwrap();
+            for p in ["+86170*", "+86171*", "+86172*", "+86173*"] {
+                store
+                    .add(&runtime, entry(RuntimeList::Block, p, None, now), now)
+                    .unwrap();
+            }
+        }
+        let path = dir.join(JOURNAL_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Flip a byte inside the second record's JSON.
+        let second = bytes
+            .windows(7)
+            .position(|w| w == b"+86171*")
+            .expect("second record");
+        bytes[second + 3] ^= 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+        let runtime = RuntimeLists::new();
+        let (_, report) = StateStore::open(&dir, &runtime, 1000, now).unwrap();
+        assert_eq!(report.entries, 3, "{report:?}");
+        assert!(report.torn.is_none(), "{report:?}");
+        assert_eq!(report.damaged.len(), 1);
+        let kept: Vec<String> = runtime
+            .entries(None, now)
+            .iter()
+            .map(|e| e.pattern.to_string())
+            .collect();
+        assert_eq!(kept, ["+86170*", "+86172*", "+86173*"]);
+    }
+
+    #[test]
+    fn a_change_whose_sync_fails_is_refused_and_not_replayed() {
+        let dir = temp("syncfail");
+        let now = SystemTime::now();
+        let runtime = RuntimeLists::new();
+        let (store, _) = StateStore::open(&dir, &runtime, 1000, now).unwrap();
+        store
+            .add(
+                &runtime,
+                entry(RuntimeList::Block, "+86170*", None, now),
+                now,
+            )
+            .unwrap();
+        store.lock().journal.fail_syncs(true);
+        let err = store
+            .add(
+                &runtime,
+                entry(RuntimeList::Block, "+86171*", None, now),
+                now,
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("cannot sync"), "{err}");
+        let refused = Pattern::parse("+86171*", &NumberPlan::default()).unwrap();
+        assert!(runtime.get(RuntimeList::Block, &refused).is_none());
+        drop(store);
+        let again = RuntimeLists::new();
+        let (_, report) = StateStore::open(&dir, &again, 1000, now).unwrap();
+        assert_eq!(report.entries, 1);
+        assert!(again.get(RuntimeList::Block, &refused).is_none());
     }
 
     #[test]

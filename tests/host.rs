@@ -221,7 +221,32 @@ fn load_registers_the_app_the_api_and_tab_completion() {
     for line in mod_callscreen::commands::COMPLETIONS {
         r.assert_has(&format!("COMPLETE {line}"));
     }
-    r.assert_has("COMPLETE add callscreen list penalty");
+    // Each line once, and nothing else.
+    assert_eq!(
+        r.lines
+            .iter()
+            .filter(|l| l.starts_with("COMPLETE "))
+            .count(),
+        mod_callscreen::commands::COMPLETIONS.len()
+    );
+    for line in [
+        "list penalty",
+        "report --format text",
+        "report --format csv",
+        "report --format json",
+        "penalty list",
+        "penalty clear all",
+        "json status",
+        "json check",
+        "json list block",
+        "json stats reset",
+        "json metrics",
+        "json report --since",
+        "json penalty list",
+        "json penalty clear all",
+    ] {
+        r.assert_has(&format!("COMPLETE add callscreen {line}"));
+    }
     r.assert_has("RESERVE mod_callscreen callscreen::verdict");
     r.assert_has("RESERVE mod_callscreen callscreen::penalty");
     r.assert_has("BIND mod_callscreen 56");
@@ -751,6 +776,70 @@ fn a_screened_call_fires_a_verdict_event_with_its_evidence() {
     r.assert_lacks_prefix("EVENT-CREATE-REFUSED");
 }
 
+/// Header names (`Callscreen-…`, `Unique-ID`) quoted in `text`.
+fn quoted_headers(text: &str) -> Vec<&str> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.starts_with("Callscreen-") || *w == "Unique-ID")
+        .collect()
+}
+
+#[test]
+fn the_verdict_headers_readme_calls_optional_are_the_ones_a_bare_call_lacks() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("For every screened call the module fires")
+        .expect("README: the Events section");
+    let para = readme[start..start + readme[start..].find("\n\n").unwrap()]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (always, rest) = para.split_once("and when present").expect("'when present'");
+    let (optional, rest) = rest
+        .split_once("and when they apply")
+        .expect("'when they apply'");
+    let (_, plus) = rest.split_once("plus").expect("'plus'");
+    let always: Vec<&str> = quoted_headers(always)
+        .into_iter()
+        .chain(quoted_headers(plus))
+        .collect();
+    let optional = quoted_headers(optional);
+    assert!(always.contains(&"Callscreen-Verdict"), "{always:?}");
+    assert!(optional.contains(&"Callscreen-Verstat"), "{optional:?}");
+
+    // A call with none of the optional facts (no address, no SIP headers).
+    let conf = ConfDir::new("event-doc", CONFIG);
+    let script = format!(
+        "{}var uuid 3333-4444\nvar caller_id_number 017012345678\nvar destination_number 4000\ncall\n",
+        conf.preamble()
+    );
+    let r = run(&script);
+    let lines = r.after("call");
+    let at = lines
+        .iter()
+        .position(|l| *l == "EVENT callscreen::verdict")
+        .unwrap_or_else(|| panic!("no verdict event:\n{}", r.text()));
+    let sent: Vec<&str> = lines[at + 1..]
+        .iter()
+        .map_while(|l| l.strip_prefix("EVENT-HEADER "))
+        .filter_map(|h| h.split_once(':').map(|(name, _)| name))
+        .collect();
+    for name in &always {
+        assert!(
+            sent.contains(name),
+            "README says {name} is always sent: {sent:?}"
+        );
+    }
+    for name in &optional {
+        assert!(
+            !sent.contains(name),
+            "README says {name} is sent only when present, but a bare call has it: {sent:?}"
+        );
+    }
+}
+
 #[test]
 fn reloadxml_reloads_and_shutdown_unbinds_and_joins() {
     let conf = ConfDir::new("reloadxml", CONFIG);
@@ -797,6 +886,94 @@ fn reloadxml_reloads_and_shutdown_unbinds_and_joins() {
         r.text()
     );
     assert!(shutdown.contains(&"STATUS 0"));
+}
+
+/// Names of this process's threads that start with `callscreen-`, as the
+/// kernel keeps them (cut to 15 bytes).
+fn module_threads(pid: u32) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("/proc/<pid>/task")
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|n| n.trim_end().to_string())
+        .filter(|n| n.starts_with("callscreen-"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn load_starts_the_threads_the_readme_names_and_shutdown_joins_each() {
+    use std::io::BufRead;
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("### Threads").expect("README: Threads");
+    let section = &readme[start..start + 3 + readme[start + 3..].find("\n#").unwrap()];
+    let mut documented: Vec<String> = section
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.starts_with("callscreen-") && !w.contains(' ') && !w.contains('.'))
+        .map(|w| w.chars().take(15).collect())
+        .collect();
+    documented.sort();
+    documented.dedup();
+
+    let conf = ConfDir::new("threads", OPS_CONFIG);
+    let mut child = Command::new(fakeswitch())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start fakeswitch");
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // Runs script lines, then waits for the host to have done them (a copy
+    // from a file that never exists answers "COPIED no" once they are done).
+    let marker = format!(
+        "copy {} {}\n",
+        conf.0.join("never-there").display(),
+        conf.0.join("marker").display()
+    );
+    let mut step = |lines: &str| {
+        write!(stdin, "{lines}{marker}").unwrap();
+        stdin.flush().unwrap();
+        let mut seen = Vec::new();
+        for line in stdout.by_ref() {
+            let line = line.unwrap();
+            if line == "COPIED no" {
+                return seen;
+            }
+            seen.push(line);
+        }
+        panic!("fakeswitch stopped early:\n{}", seen.join("\n"));
+    };
+    let loaded = step(&conf.preamble_with_db());
+    assert!(loaded.contains(&"STATUS 0".to_string()), "{loaded:?}");
+    // A thread names itself once it runs: wait for the names to settle.
+    let mut running = module_threads(pid);
+    for _ in 0..500 {
+        if running.len() >= documented.len() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        running = module_threads(pid);
+    }
+    assert_eq!(
+        running, documented,
+        "threads running after load vs named in README's Threads section"
+    );
+    assert_eq!(running.len(), 3, "{running:?}");
+    let down = step("shutdown\n");
+    assert!(down.contains(&"STATUS 0".to_string()), "{down:?}");
+    assert_eq!(
+        module_threads(pid),
+        Vec::<String>::new(),
+        "shutdown left threads"
+    );
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
 }
 
 #[test]

@@ -5,8 +5,11 @@ use serde_json::{json, Value};
 
 use super::{ApiCommand, Service};
 use crate::check_args::CheckRequest;
-use crate::engine::CallFacts;
+use crate::engine::{CallFacts, ProfileChoice};
+use crate::ledger::counters_of;
+use crate::limits::LimitHit;
 use crate::report::Format;
+use crate::timefmt::iso8601_utc;
 
 /// An answer in both forms.
 pub(super) struct Answer {
@@ -23,6 +26,19 @@ impl Answer {
         }
         Answer {
             ok: true,
+            text,
+            json: fields,
+        }
+    }
+
+    /// A failure that still has fields to report (`text` starts with
+    /// `-ERR`; `fields` should carry an `error`).
+    pub(super) fn failed(text: String, mut fields: Value) -> Answer {
+        if let Some(map) = fields.as_object_mut() {
+            map.insert("ok".into(), Value::Bool(false));
+        }
+        Answer {
+            ok: false,
             text,
             json: fields,
         }
@@ -85,15 +101,11 @@ pub(super) fn execute(service: &Service, inner: &ApiCommand) -> String {
             super::entries::list(service, *kind, filter.as_deref()).json()
         }
         ApiCommand::Stats { reset } => super::stats::stats(service, *reset).json(),
-        ApiCommand::Metrics => {
-            Answer::err("metrics is Prometheus text; use `callscreen json stats` for JSON").json()
-        }
+        ApiCommand::Metrics => super::stats::metrics_json(service).json(),
         ApiCommand::Report(args) => super::stats::report_as(service, args, Some(Format::Json)),
         ApiCommand::Json(_) => Answer::err("json is given once, before the command").json(),
-        ApiCommand::PenaltyList { .. } | ApiCommand::PenaltyClear { .. } => Answer::err(
-            "penalty has no JSON form; use `callscreen json list penalty` for the penalty box",
-        )
-        .json(),
+        ApiCommand::PenaltyList { limit } => super::penalty::list(service, limit.as_deref()).json(),
+        ApiCommand::PenaltyClear { key } => super::penalty::clear(service, key.as_deref()).json(),
     }
 }
 
@@ -121,6 +133,17 @@ fn check(service: &Service, request: &CheckRequest) -> Answer {
     };
     let now = request.time.unwrap_or_else(std::time::SystemTime::now);
     let (v, trace) = engine.explain(&facts, now);
+    let (_, how) = engine.select_profile(&facts);
+    let remembered = engine
+        .config()
+        .numbering
+        .classify(caller)
+        .number()
+        .and_then(|n| {
+            service
+                .allow_memory
+                .allowed_until(n, std::time::SystemTime::now())
+        });
     let trace: Vec<Value> = trace
         .iter()
         .map(|t| json!({"rule": t.rule, "matched": t.matched, "shadow": t.shadow, "detail": t.detail}))
@@ -139,7 +162,29 @@ fn check(service: &Service, request: &CheckRequest) -> Answer {
             "reason": v.reason.as_str(),
             "reply": v.reply.map(|r| r.name.clone()),
             "reply_kind": v.reply.map(|r| r.kind.to_string()),
+            "limit": v.limit.as_ref().map(limit_json),
+            "shadow_limit": v.shadow_limit.as_ref().map(limit_json),
+            "time": iso8601_utc(now),
+            "profile_choice": match how {
+                ProfileChoice::Requested => "requested",
+                ProfileChoice::Destination => "destination",
+                ProfileChoice::Default => "default",
+                ProfileChoice::Unknown => "unknown",
+            },
+            "remembered_until": remembered.map(iso8601_utc),
             "trace": trace,
         }),
     )
+}
+
+/// A limit (or shadow limit) that decided, as the `limit:` line of the text
+/// `check` shows it: name, key, state and counters (by threshold, and as text).
+fn limit_json(hit: &LimitHit<'_>) -> Value {
+    json!({
+        "name": hit.limit.name,
+        "key": hit.key_text().to_string(),
+        "state": hit.state.as_str(),
+        "counters": counters_of(hit),
+        "counters_text": hit.counters_text(),
+    })
 }

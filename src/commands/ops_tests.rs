@@ -307,3 +307,336 @@ fn status_shows_limit_counters_once_in_text_and_in_json() {
     assert_eq!(v["limits"][0]["refused_while_boxed"], 1);
     assert_eq!(v["limits"][0]["in_penalty_box"], 1);
 }
+
+#[test]
+fn metrics_output_is_a_valid_exposition_even_while_calls_are_counted() {
+    use crate::engine::CallFacts;
+    use crate::screening::{plan_call, AppArgs};
+    let f = Fixture::new(
+        "exposition",
+        "numbering:\n  country_code: \"86\"\nlists:\n  bad: [\"+86170*\"]\nlimits:\n  - name: pools\n    key: caller_prefix\n    digits: 7\n    distinct: 1/1h\nrules:\n  - name: 'quote\"back\\slash'\n    caller_in: bad\n    action: block\n",
+    );
+    for caller in ["017012340001", "017012340002", "013800138000"] {
+        plan_call(
+            &f.service,
+            &CallFacts {
+                caller_number: caller,
+                destination: "4000",
+                ..CallFacts::default()
+            },
+            &AppArgs::default(),
+            std::time::SystemTime::now(),
+        );
+    }
+    f.run("block +86171*");
+    let metrics = &f.service.ops.metrics;
+    // One decision slower than the last finite bucket: only in +Inf.
+    metrics
+        .latency
+        .observe(std::time::Duration::from_millis(50));
+
+    let text = f.run("metrics");
+    assert!(
+        text.starts_with("# +OK mod_callscreen metrics"),
+        "fs_cli needs +OK first: {text}"
+    );
+    let samples =
+        crate::metrics::exposition::check(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(samples["callscreen_decision_seconds_count"], [4.0]);
+    assert!(
+        text.contains("callscreen_calls_by_rule_total{rule=\"quote\\\"back\\\\slash\"} 2\n"),
+        "{text}"
+    );
+    assert!(
+        samples.contains_key("callscreen_limiter_trips_total"),
+        "{text}"
+    );
+
+    // Scrapes while other threads count calls stay valid.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    metrics.record(
+                        "block",
+                        "pool",
+                        "list",
+                        "busy",
+                        std::time::Duration::from_nanos(200 + n % 20_000),
+                    );
+                }
+            });
+        }
+        let result = (0..300).try_for_each(|_| {
+            let text = f.run("metrics");
+            crate::metrics::exposition::check(&text).map(|_| ())
+        });
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        result.unwrap();
+    });
+}
+
+const LIMITED: &str = "numbering:\n  country_code: \"86\"\nlimits:\n  - name: pools\n    key: caller_prefix\n    digits: 7\n    distinct: 1/1h\n    penalty: 1h\n";
+
+/// Screens `callers` through the service's engine and counts them.
+fn screen(service: &Service, callers: &[&str]) {
+    let engine = service.engine().unwrap();
+    for caller in callers {
+        let facts = crate::engine::CallFacts {
+            caller_number: caller,
+            ..Default::default()
+        };
+        let v = engine.screen(&facts, std::time::SystemTime::now());
+        service.record(&v);
+    }
+}
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn json_penalty_list_and_clear_answer_like_the_text_forms() {
+    let f = Fixture::new("json-penalty", LIMITED);
+    screen(&f.service, &["017012340001", "017012340002"]);
+    let text = f.run("penalty list");
+    assert!(
+        text.starts_with("+OK 1 key in the penalty box\npools 1701234 until "),
+        "{text}"
+    );
+    let v = json(&f.run("json penalty list"));
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["keys"].as_array().unwrap().len(), 1, "{v}");
+    let key = &v["keys"][0];
+    assert_eq!(
+        (key["limit"].as_str(), key["key"].as_str()),
+        (Some("pools"), Some("1701234"))
+    );
+    assert_eq!(
+        (key["digits"].as_u64(), key["offence"].as_u64()),
+        (Some(7), Some(1))
+    );
+    assert!(key["seconds_left"].as_u64().unwrap() > 3500, "{v}");
+    assert_eq!(key["shadow"], false);
+    let v = json(&f.run("json penalty list other-limit"));
+    assert_eq!(
+        (v["ok"].as_bool(), v["keys"].as_array().map(Vec::len)),
+        (Some(true), Some(0))
+    );
+
+    let v = json(&f.run("json penalty clear 1701234"));
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(
+        (v["lifted"].as_u64(), v["saved"].as_bool()),
+        (Some(1), Some(true)),
+        "{v}"
+    );
+    let v = json(&f.run("json penalty clear 1701234"));
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["error"], "no key 1701234 in the penalty box");
+    let v = json(&f.run("json penalty clear all"));
+    assert_eq!(
+        (v["ok"].as_bool(), v["lifted"].as_u64()),
+        (Some(true), Some(0)),
+        "{v}"
+    );
+
+    // Saving fails (a directory where the state file goes): lifted, but
+    // "ok": false with the reason, as the text answer's -ERR.
+    screen(&f.service, &["017012350001", "017012350002"]);
+    let file = f.service.state_file().unwrap();
+    let _ = std::fs::remove_file(file);
+    std::fs::create_dir_all(file.join("in-the-way")).unwrap();
+    let v = json(&f.run("json penalty clear all"));
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(
+        (v["lifted"].as_u64(), v["saved"].as_bool()),
+        (Some(1), Some(false)),
+        "{v}"
+    );
+    let error = v["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("lifted 1 penalty in memory, but saving the limit state failed ("),
+        "{error}"
+    );
+    screen(&f.service, &["017012360001", "017012360002"]);
+    let text = f.run("penalty clear all");
+    assert!(
+        text.starts_with("-ERR lifted 1 penalty in memory, but saving"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(file).unwrap();
+}
+
+#[test]
+fn json_penalty_clear_without_a_state_directory_says_memory_only() {
+    let path = std::env::temp_dir().join(format!(
+        "callscreen-ops-memonly-{}.yaml",
+        std::process::id()
+    ));
+    std::fs::write(&path, LIMITED).unwrap();
+    let (service, r) = Service::start(&path);
+    r.unwrap();
+    screen(&service, &["017012340001", "017012340002"]);
+    let v = json(&run(&service, Some("json penalty clear all")));
+    assert_eq!(
+        (v["ok"].as_bool(), v["saved"].as_bool()),
+        (Some(true), Some(false)),
+        "{v}"
+    );
+    assert!(
+        v["note"].as_str().unwrap().starts_with("memory only"),
+        "{v}"
+    );
+    service.shutdown();
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn json_metrics_is_an_object_with_the_samples_of_the_text_form() {
+    let f = Fixture::new("json-metrics", LIMITED);
+    screen(&f.service, &["017012340001", "017012340002", "13800138000"]);
+    f.service.ops.metrics.record(
+        "block",
+        "r",
+        "list",
+        "busy",
+        std::time::Duration::from_micros(3),
+    );
+    let text = f.run("metrics");
+    let v = json(&f.run("json metrics"));
+    assert_eq!(v["ok"], true, "{v}");
+    let families = v["metrics"].as_object().unwrap();
+    assert_eq!(families["callscreen_calls_total"]["type"], "counter");
+    assert_eq!(
+        families["callscreen_decision_seconds"]["type"], "histogram",
+        "{v}"
+    );
+    // Sample by sample, the same names, labels and values as the text.
+    let mut from_json = Vec::new();
+    for family in families.values() {
+        for s in family["samples"].as_array().unwrap() {
+            let labels: Vec<String> = s["labels"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+                .collect();
+            from_json.push(format!(
+                "{} {:?} {}",
+                s["name"].as_str().unwrap(),
+                labels,
+                s["value"]
+            ));
+        }
+    }
+    let mut from_text = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let (name, labels) = match series.split_once('{') {
+            Some((n, l)) => (
+                n,
+                l.trim_end_matches('}')
+                    .split(',')
+                    .map(|kv| kv.replacen("=\"", "=", 1).trim_end_matches('"').to_string())
+                    .collect::<Vec<_>>(),
+            ),
+            None => (series, Vec::new()),
+        };
+        // JSON objects have no order: compare the labels sorted.
+        let mut labels = labels;
+        labels.sort();
+        let value: f64 = value.parse().unwrap();
+        from_text.push(format!(
+            "{name} {labels:?} {}",
+            crate::metrics::json_number(value)
+        ));
+    }
+    from_json.sort();
+    from_text.sort();
+    assert_eq!(from_json, from_text);
+    let limiter = &families["callscreen_limiter_trips_total"]["samples"][0];
+    assert_eq!(
+        limiter["labels"],
+        serde_json::json!({"limit": "pools", "digits": "7"})
+    );
+    assert_eq!(limiter["value"], 1);
+}
+
+#[test]
+fn json_check_has_the_limit_shadow_limit_and_counters_of_the_text_form() {
+    let f = Fixture::new(
+        "json-check-limit",
+        "numbering:\n  country_code: \"86\"\nlimits:\n  - name: pools\n    key: caller_prefix\n    digits: 7\n    distinct: 1/1h\n  - name: trial\n    shadow: true\n    key: caller\n    calls: 1/1h\n",
+    );
+    screen(&f.service, &["017012340001"]);
+    let text = f.run("check 017012340002");
+    assert!(
+        text.contains("\nlimit: pools key 1701234 tripped (distinct 2/1 per 1h)\n"),
+        "{text}"
+    );
+    let v = json(&f.run("json check 017012340003"));
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["limit"]["name"], "pools", "{v}");
+    assert_eq!(v["limit"]["key"], "1701234");
+    assert_eq!(v["limit"]["state"], "tripped");
+    assert_eq!(v["limit"]["counters"]["distinct 1/1h"], 2, "{v}");
+    assert_eq!(v["limit"]["counters_text"], "distinct 2/1 per 1h");
+    assert!(v["shadow_limit"].is_null(), "{v}");
+    assert!(v["time"].as_str().unwrap().ends_with('Z'), "{v}");
+    assert_eq!(v["profile_choice"], "default");
+
+    // Only the shadow limit is over (the second call boxed the number): the
+    // call is allowed, and the shadow limit is shown.
+    screen(&f.service, &["013800138000", "013800138000"]);
+    let text = f.run("check 013800138000");
+    assert!(
+        text.contains("\nshadow limit: trial key +8613800138000 penalty (calls 2/1 per 1h)\n"),
+        "{text}"
+    );
+    let v = json(&f.run("json check 013800138000"));
+    assert_eq!(v["verdict"], "allow", "{v}");
+    assert!(v["limit"].is_null(), "{v}");
+    assert_eq!(
+        v["shadow_limit"],
+        serde_json::json!({"name": "trial", "key": "+8613800138000", "state": "penalty",
+                           "counters": {"calls 1/1h": 2}, "counters_text": "calls 2/1 per 1h"})
+    );
+}
+
+#[test]
+fn every_command_answers_in_json() {
+    let f = Fixture::new("json-every", LIMITED);
+    screen(&f.service, &["017012340001", "017012340002"]);
+    for command in [
+        "status",
+        "reload",
+        "check 017012340003",
+        "block +86170* 1h spam",
+        "allow +8613800138000",
+        "list",
+        "list block",
+        "list penalty",
+        "stats",
+        "stats reset",
+        "metrics",
+        "report",
+        "penalty list",
+        "penalty list pools",
+        "penalty clear 1701234",
+        "penalty clear all",
+        "unblock +86170*",
+        "unallow +8613800138000",
+    ] {
+        let out = f.run(&format!("json {command}"));
+        assert!(
+            out.ends_with('\n') && out.lines().count() == 1,
+            "{command}: {out}"
+        );
+        let v = json(&out);
+        assert_eq!(v["ok"], true, "json {command}: {v}");
+    }
+}

@@ -86,6 +86,20 @@ pub(super) fn stats(service: &Service, reset: bool) -> Answer {
 /// `metrics`: everything counted, in the Prometheus text format. The first
 /// line is a comment (`# +OK …`), so the whole answer can be scraped as is.
 pub(super) fn metrics(service: &Service) -> String {
+    collect_metrics(service).finish()
+}
+
+/// `json metrics`: the same families as one JSON object under `metrics`
+/// (name -> type, help and samples with their labels).
+pub(super) fn metrics_json(service: &Service) -> Answer {
+    Answer::ok(
+        String::new(),
+        json!({"metrics": collect_metrics(service).to_json()}),
+    )
+}
+
+/// Every metric family the module exports, read once.
+fn collect_metrics(service: &Service) -> PromText {
     let ops = &service.ops;
     let m = &ops.metrics;
     let totals = m.totals();
@@ -258,7 +272,7 @@ pub(super) fn metrics(service: &Service) -> String {
         &[],
         f64::from(u8::from(service.engine().is_some())),
     );
-    p.finish()
+    p
 }
 
 /// The limiter's figures, table by table (a limit has a table per prefix

@@ -202,9 +202,9 @@ unsafe extern "C" fn callscreen_load(
             ),
         }
         let service = Arc::new(service);
-        // Threads: the ledger writer (started above, by the service) and the
-        // background thread (reloadxml, file watching, expiry); both are
-        // joined in shutdown.
+        // Threads: the ledger writer and the limit-state saver (started above,
+        // by the service) and the background thread (reloadxml, file
+        // watching, expiry); shutdown joins each.
         if let Err(e) = service.start_background() {
             log(
                 None,

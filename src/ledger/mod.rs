@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub(crate) use record::counters_of;
 pub use record::{LedgerRecord, Outcome};
 
 /// When the writer forces records to disk.
@@ -128,15 +129,17 @@ impl std::fmt::Debug for Ledger {
 impl Ledger {
     /// Creates the directory and starts the writer thread.
     pub fn start(settings: LedgerSettings) -> std::io::Result<Ledger> {
-        std::fs::create_dir_all(&settings.dir)?;
+        crate::journal::create_dir_durable(&settings.dir)?;
         let (ledger, receiver) = Ledger::queue_only(settings);
         ledger.spawn_writer(receiver)?;
         Ok(ledger)
     }
 
     fn queue_only(settings: LedgerSettings) -> (Ledger, Receiver<Message>) {
-        // One slot more than asked, so that Stop and Flush always fit after
-        // a burst has filled the queue (they are sent blocking anyway).
+        // Exactly `queue_size` slots, all for records: a record that finds
+        // them full is dropped and counted. Flush and Stop need no spare
+        // slot: they are sent blocking, so after a burst they wait for the
+        // writer to make room.
         let (sender, receiver) = mpsc::sync_channel(settings.queue_size.max(1));
         let ledger = Ledger {
             settings,
@@ -360,11 +363,19 @@ mod tests {
         let accepted = (0..10)
             .filter(|_| ledger.try_record(record(now, "8617000000")))
             .count();
+        // Exactly queue_size records fit: no slot is kept spare.
         assert_eq!(accepted, 3);
         assert_eq!(ledger.stats().dropped(), 7);
         assert_eq!(ledger.stats().depth.load(Ordering::Relaxed), 3);
-        ledger.spawn_writer(receiver).unwrap();
-        ledger.flush();
+        // A flush asked while the queue is full waits for room, then
+        // returns once the writer has written everything before it.
+        std::thread::scope(|scope| {
+            let flushing = scope.spawn(|| ledger.flush());
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(!flushing.is_finished(), "a flush needs the writer");
+            ledger.spawn_writer(receiver).unwrap();
+            flushing.join().unwrap();
+        });
         assert_eq!(ledger.stats().written(), 3);
         assert_eq!(ledger.stats().depth.load(Ordering::Relaxed), 0);
         ledger.stop();

@@ -12,7 +12,7 @@ use crate::timefmt::iso8601_utc_millis;
 use crate::verdict::Verdict;
 
 /// A limit's counters by threshold (`distinct 3/1h` → 4), when counted.
-fn counters_of(hit: &LimitHit<'_>) -> BTreeMap<String, u64> {
+pub(crate) fn counters_of(hit: &LimitHit<'_>) -> BTreeMap<String, u64> {
     if !hit.counts.is_known() {
         return BTreeMap::new();
     }
