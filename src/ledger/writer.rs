@@ -117,13 +117,27 @@ impl Writer {
             let mut seq = seq;
             loop {
                 let path = self.settings.dir.join(files::file_name(date, seq));
-                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                let existing = std::fs::metadata(&path).ok();
+                let size = existing.as_ref().map_or(0, |m| m.len());
                 if size > 0 && size + len > self.settings.max_file_size {
                     seq += 1;
                     continue;
                 }
                 match OpenOptions::new().create(true).append(true).open(&path) {
                     Ok(file) => {
+                        // A new file's name is in the directory only once the
+                        // directory is synced: without it a power cut could
+                        // lose the whole file, synced lines and all.
+                        if existing.is_none() && self.settings.fsync != FsyncPolicy::Never {
+                            if let Err(e) =
+                                File::open(&self.settings.dir).and_then(|d| d.sync_all())
+                            {
+                                self.fail(format!(
+                                    "{}: cannot sync the directory: {e}",
+                                    self.settings.dir.display()
+                                ));
+                            }
+                        }
                         *self
                             .stats
                             .current_file
