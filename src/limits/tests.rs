@@ -178,6 +178,27 @@ fn a_pool_spread_over_several_seven_digit_prefixes_is_caught_at_six() {
 }
 
 #[test]
+fn a_call_a_later_level_refuses_is_not_counted_by_an_approximate_level() {
+    // 65 distinct numbers is above the exact range: the 7-digit level counts
+    // approximately. The 6-digit level allows one call a minute.
+    let e = engine(
+        "limits:\n  - name: pools\n    key: caller_prefix\n    levels:\n      - { digits: 7, distinct: 65/1h }\n      - { digits: 6, calls: 1/1m }\n    penalty: 0\n",
+    );
+    assert!(call(&e, "17012340001", "", 0).limit.is_none());
+    // Refused by the 6-digit level, ten times, each a new number.
+    for i in 0..10u64 {
+        let v = call(&e, &format!("170123400{:02}", 10 + i), "", 1 + i);
+        assert_eq!(limited(&v).unwrap(), "pools 170123 tripped");
+    }
+    // The 7-digit level still holds one number: the next one is its second.
+    let detail = explain_detail(&e, "17012340099", 20);
+    assert!(
+        detail.contains("key 1701234 (7 digits): distinct 2/65 per 1h"),
+        "{detail}"
+    );
+}
+
+#[test]
 fn penalties_escalate_on_repeat_and_expire_by_themselves() {
     let e = engine(POOL);
     let trip = |start: u64| {
