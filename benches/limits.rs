@@ -167,6 +167,7 @@ fn latency_figures() {
                     Caller::Anonymous,
                     now,
                     true,
+                    true,
                     None,
                 ));
             })
@@ -236,6 +237,7 @@ fn memory_figures() {
             Caller::Anonymous,
             T0 + (i / 10_000) as u32,
             true,
+            true,
             None,
         );
         if i % 1_000_000 == 999_999 {
@@ -280,6 +282,7 @@ fn main() {
                 calls[i],
                 Caller::Anonymous,
                 T0 + (i >> 10) as u32,
+                true,
                 true,
                 None,
             ))

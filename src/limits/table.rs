@@ -61,6 +61,9 @@ pub enum Observation {
     },
     /// The table is full of keys in the penalty box: not tracked.
     Untracked,
+    /// Only the penalty box was asked (the call is not one the limit
+    /// counts), and the key is not in it.
+    NotCounted,
 }
 
 /// How to take back a counted call (see [`LevelTable::undo`]).
@@ -216,6 +219,8 @@ impl LevelTable {
 
     /// Checks a call against the level's thresholds and penalty box and, when
     /// `live`, records it: counted if it passes, the key boxed if it trips.
+    /// A call that is not `counted` meets the penalty box only: refused if
+    /// its key is boxed, else neither counted nor tracked.
     /// `caller_id` identifies the caller number for distinct counting.
     pub fn observe(
         &self,
@@ -224,10 +229,24 @@ impl LevelTable {
         now: u32,
         penalty: &Penalty,
         live: bool,
+        counted: bool,
     ) -> (Observation, Option<Undo>) {
         let layout = &self.layout;
         let stride = layout.stride;
         let mut shard = self.shard(&key);
+        if !counted {
+            let Some(&at) = shard.index.get(&key) else {
+                return (Observation::NotCounted, None);
+            };
+            let at = at as usize;
+            let Some(p) = penalty::active(&shard.slots[at * stride..(at + 1) * stride], now) else {
+                return (Observation::NotCounted, None);
+            };
+            if live {
+                shard.stats.boxed += 1;
+            }
+            return (Observation::Boxed(p, Counts::UNKNOWN), None);
+        }
         let at = match shard.index.get(&key) {
             Some(&i) => i as usize,
             None if !live => {

@@ -292,6 +292,128 @@ limits:
     assert!(v.limit.is_none());
 }
 
+const BY_PROFILE: &str = r#"
+limits:
+  - name: pools
+    key: caller_prefix
+    digits: 7
+    distinct: 3/1h
+    penalty: 1h
+    scope: { profiles: default }
+profiles:
+  courier-line:
+    destination: ["+864000"]
+"#;
+
+#[test]
+fn a_limit_scoped_to_profiles_leaves_other_profiles_alone_even_for_a_boxed_key() {
+    let e = engine(BY_PROFILE);
+    // A rotating pool on the courier line: not counted, never refused.
+    for i in 0..6u64 {
+        let v = call(&e, &format!("170123400{i:02}"), "+864000", i);
+        assert_eq!(v.profile, "courier-line");
+        assert!(v.limit.is_none(), "call {i}: {:?}", limited(&v));
+    }
+    // The same pool on the main line trips at its fourth number…
+    for i in 0..3u64 {
+        assert!(call(&e, &format!("170123401{i:02}"), "+865000", 10 + i)
+            .limit
+            .is_none());
+    }
+    let v = call(&e, "17012340199", "+865000", 20);
+    assert_eq!(limited(&v).unwrap(), "pools 1701234 tripped");
+    assert_eq!(
+        call(&e, "17012340000", "+865000", 21).limit.unwrap().state,
+        HitState::Penalty
+    );
+    // …and the prefix boxed by main-line calls still reaches the courier line.
+    let v = call(&e, "17012340000", "+864000", 22);
+    assert_eq!(v.action, Action::Allow);
+    assert!(v.limit.is_none());
+    let (_, trace) = e.explain(
+        &CallFacts {
+            caller_number: "17012340000",
+            destination: "+864000",
+            ..CallFacts::default()
+        },
+        at(23),
+    );
+    let step = trace.iter().find(|s| s.rule == "limit pools").unwrap();
+    assert!(!step.matched);
+    assert_eq!(
+        step.detail,
+        "not applied: profile courier-line is not in its scope (profiles: default)"
+    );
+}
+
+#[test]
+fn the_shipped_config_lets_pools_reach_the_courier_line_and_stops_them_on_the_main_line() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/callscreen.yaml");
+    let e = Engine::new(Config::load(&shipped).unwrap());
+    // Six drivers from one 7-digit block of rotating numbers.
+    for i in 1..=6u64 {
+        let v = call(&e, &format!("+86170123400{i:02}"), "025 1234 5678", i * 60);
+        assert_eq!(v.profile, "courier-line");
+        assert_eq!(
+            v.action,
+            Action::Allow,
+            "courier call {i}: {:?}",
+            limited(&v)
+        );
+    }
+    // The same on the main line: the fifth number trips number-pools.
+    for i in 1..=4u64 {
+        let v = call(&e, &format!("+86139123400{i:02}"), "+862566668888", 600 + i);
+        assert_eq!(v.action, Action::Allow, "main-line call {i}");
+    }
+    let v = call(&e, "+8613912340005", "+862566668888", 605);
+    assert_eq!(limited(&v).unwrap(), "number-pools 1391234 tripped");
+}
+
+const BY_RULE: &str = r#"
+lists:
+  known-pool: ["+8617012340001", "+8617012340002", "+8617012340003"]
+rules:
+  - name: known-pool
+    caller_in: known-pool
+    action: block
+limits:
+  - name: learned-prefixes
+    key: caller_prefix
+    digits: 7
+    calls: 2/1h
+    penalty: 1h
+    scope: { rules: known-pool }
+"#;
+
+#[test]
+fn a_limit_scoped_to_rules_counts_their_calls_and_boxes_the_key_for_the_rest() {
+    let e = engine(BY_RULE);
+    // Calls the defaults let through are not counted, however many.
+    for i in 0..10u64 {
+        let v = call(&e, &format!("170123499{i:02}"), "", i);
+        assert!(v.limit.is_none(), "{:?}", limited(&v));
+    }
+    assert!(explain_detail(&e, "17012349999", 11).starts_with(
+        "penalty box only (no rule decided the call; it counts calls decided by known-pool): key 1701234 (7 digits) is not in the penalty box"
+    ));
+    // Three calls the rule blocks: the third is over 2/1h and boxes the prefix
+    // (the rule's verdict stands).
+    for (i, n) in ["17012340001", "17012340002", "17012340003"]
+        .iter()
+        .enumerate()
+    {
+        let v = call(&e, n, "", 20 + i as u64);
+        assert_eq!(v.rule_name(), "known-pool");
+        assert_eq!(v.action, Action::Block);
+    }
+    // Now an unlisted neighbour is refused by the limit's box…
+    let v = call(&e, "17012345555", "", 30);
+    assert_eq!(limited(&v).unwrap(), "learned-prefixes 1701234 penalty");
+    // …while another prefix is not.
+    assert!(call(&e, "17012355555", "", 31).limit.is_none());
+}
+
 #[test]
 fn the_key_cap_holds_when_every_call_is_a_new_number() {
     let e = engine(
