@@ -33,10 +33,33 @@ pub struct Signal {
 }
 
 impl Signal {
-    /// Asks for a save soon; never blocks.
+    /// Asks for a save soon. Only the first nudge after a save takes the
+    /// signal's lock (for an instant, so the wake-up cannot fall between the
+    /// saving thread's check and its wait); the others are one atomic swap.
     pub fn nudge(&self) {
         if !self.urgent.swap(true, Ordering::AcqRel) {
+            drop(self.stop.lock().unwrap_or_else(|p| p.into_inner()));
             self.wake.notify_one();
+        }
+    }
+
+    /// Waits `timeout` or until a stop, whatever the nudges; whether to stop.
+    pub fn pause(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if *stop {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            stop = self
+                .wake
+                .wait_timeout(stop, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -333,6 +356,9 @@ impl LimitStore {
                 .collect();
             (tables, std::mem::take(&mut inner.structure_changed))
         };
+        if !structure_changed && !force && !tables.iter().any(|t| t.table.is_dirty()) {
+            return Ok(false);
+        }
         let mut changed = structure_changed || force;
         let mut saved = Vec::with_capacity(tables.len());
         for t in &tables {

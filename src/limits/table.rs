@@ -429,6 +429,12 @@ impl LevelTable {
         }
     }
 
+    /// Whether anything changed since the last [`snapshot`](Self::snapshot)
+    /// (cheap: no state is copied).
+    pub fn is_dirty(&self) -> bool {
+        (0..self.shards.len()).any(|i| self.lock(i).dirty)
+    }
+
     /// Copies every key and its state; `changed` says whether anything
     /// changed since the last snapshot.
     pub fn snapshot(&self) -> (Vec<TrackKey>, Vec<u32>, bool) {
