@@ -6,8 +6,10 @@
 //! very table, so calls still running on the old engine and calls on the new
 //! one count in the same place; a level whose thresholds changed starts new
 //! counters but keeps its penalties and remembered offences. A removed limit
-//! loses its state. Calls never take the store's lock: only reloads, the
-//! saving thread and the fs_cli commands do.
+//! loses its state; so does state read from the file for a limit level the
+//! first config attached after a restart does not have. Calls never take
+//! the store's lock: only reloads, the saving thread and the fs_cli
+//! commands do.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -237,6 +239,14 @@ impl LimitStore {
         if attached.len() != inner.attached.len() {
             inner.structure_changed = true;
         }
+        // Restored state this config has no level for (a limit renamed or
+        // removed while the module was down, a level dropped) goes, as a
+        // removed limit's state goes on reload; else it would be saved
+        // again at every save, forever.
+        if !inner.restored.is_empty() {
+            inner.restored.clear();
+            inner.structure_changed = true;
+        }
         inner.attached = attached;
         inner.home_cc = config.numbering.country_code.clone();
         Limiter::new(
@@ -400,8 +410,11 @@ impl LimitStore {
     }
 
     /// Reads a state file written by [`save`](Self::save); its tables wait
-    /// for the next [`attach`](Self::attach) with the same limit names.
-    /// Returns how many keys were read (0 when there is no file).
+    /// for the next [`attach`](Self::attach), which takes over those of its
+    /// limit levels (same limit name, key and digits) and drops the rest.
+    /// Until then they are saved as they were (a config that fails to load
+    /// loses nothing). Returns how many keys were read (0 when there is no
+    /// file).
     pub fn restore(&self, path: &Path, now: u32) -> Result<usize, String> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,

@@ -678,6 +678,69 @@ fn counters_and_penalties_survive_a_restart_through_the_state_file() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+fn saved_limits(file: &Path) -> Vec<String> {
+    let saved = crate::limits::persist::decode(&std::fs::read(file).unwrap()).unwrap();
+    let mut names: Vec<String> = saved.into_iter().map(|t| t.limit).collect();
+    names.dedup();
+    names
+}
+
+#[test]
+fn restored_state_of_a_limit_the_config_no_longer_has_is_dropped_not_saved_forever() {
+    let dir = temp_dir("gone");
+    let yaml = dir.join("callscreen.yaml");
+    let file = dir.join("callscreen-limits.state");
+    let hammer = "  - name: hammer\n    key: caller\n    calls: 1/1h\n";
+    let now = SystemTime::now();
+    let screen = |service: &Service, caller: &str| {
+        let e = service.engine().unwrap();
+        let v = e.screen(
+            &CallFacts {
+                caller_number: caller,
+                ..CallFacts::default()
+            },
+            now,
+        );
+        v.limit.map(|h| h.limit.name.clone())
+    };
+    std::fs::write(&yaml, format!("{POOL}{hammer}")).unwrap();
+    {
+        let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+        r.unwrap();
+        screen(&service, "13900000001");
+        assert_eq!(screen(&service, "13900000001").unwrap(), "hammer");
+        service.shutdown();
+    }
+    assert_eq!(saved_limits(&file), ["pools", "hammer"]);
+
+    // Restarted without hammer: its state is not carried along.
+    std::fs::write(&yaml, POOL).unwrap();
+    let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+    r.unwrap();
+    service.shutdown();
+    assert_eq!(saved_limits(&file), ["pools"]);
+
+    // A config that fails to load keeps what was read, for the next good one.
+    std::fs::write(&yaml, format!("{POOL}{hammer}")).unwrap();
+    {
+        let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+        r.unwrap();
+        screen(&service, "13900000002");
+        service.shutdown();
+    }
+    std::fs::write(&yaml, "limits: [oops\n").unwrap();
+    let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+    assert!(r.is_err());
+    service.shutdown();
+    assert_eq!(saved_limits(&file), ["pools", "hammer"]);
+    std::fs::write(&yaml, format!("{POOL}{hammer}")).unwrap();
+    let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+    r.unwrap();
+    assert_eq!(screen(&service, "13900000002").unwrap(), "hammer");
+    service.shutdown();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn a_penalty_reaches_the_disk_without_waiting_for_the_interval() {
     let dir = temp_dir("nudge");
