@@ -232,22 +232,38 @@ pub fn execute(service: &Service, cmd: &ApiCommand) -> String {
         },
         ApiCommand::PenaltyList { limit } => penalty_list(service, limit.as_deref()),
         ApiCommand::PenaltyClear { key } => {
-            let (n, persisted) = service.clear_penalties(key.as_deref(), SystemTime::now());
-            let what = format!(
-                "{n} {}{}",
-                plural(n, "penalty", "penalties"),
-                key.as_deref()
-                    .map(|k| format!(" of {k}"))
-                    .unwrap_or_default()
-            );
-            match (n, &key, persisted) {
-                (0, Some(key), _) => format!("-ERR no key {key} in the penalty box\n"),
-                (_, _, Persisted::Saved) => format!("+OK lifted {what}\n"),
+            let (cleared, persisted) = service.clear_penalties(key.as_deref(), SystemTime::now());
+            let of = key
+                .as_deref()
+                .map(|k| format!(" of {k}"))
+                .unwrap_or_default();
+            let lifted = cleared.lifted;
+            let forgotten = cleared.forgotten;
+            let mut what = Vec::new();
+            if lifted > 0 || forgotten == 0 {
+                what.push(format!(
+                    "lifted {lifted} {}{of}",
+                    plural(lifted, "penalty", "penalties")
+                ));
+            }
+            if forgotten > 0 {
+                what.push(format!(
+                    "forgot {forgotten} remembered {}{} (released: the next trip is a first offence)",
+                    plural(forgotten, "offence", "offences"),
+                    if lifted > 0 { String::new() } else { of }
+                ));
+            }
+            let what = what.join("; ");
+            match (cleared.is_empty(), &key, persisted) {
+                (true, Some(key), _) => format!(
+                    "-ERR no key {key} in the penalty box or with a remembered offence\n"
+                ),
+                (_, _, Persisted::Saved) => format!("+OK {what}\n"),
                 (_, _, Persisted::MemoryOnly) => format!(
-                    "+OK lifted {what} (memory only: no state directory, a restart brings it back)\n"
+                    "+OK {what} (memory only: no state directory, a restart brings it back)\n"
                 ),
                 (_, _, Persisted::Failed(why)) => format!(
-                    "-ERR lifted {what} in memory, but saving the limit state failed ({why}): a restart may bring it back\n"
+                    "-ERR {what} in memory, but saving the limit state failed ({why}): a restart may bring it back\n"
                 ),
             }
         }

@@ -1088,7 +1088,7 @@ fn a_rate_limit_hangs_up_with_its_reply_sets_variables_and_its_penalty_survives_
     );
     assert_eq!(
         r.after("api penalty clear 1701299")[0],
-        "API| -ERR no key 1701299 in the penalty box"
+        "API| -ERR no key 1701299 in the penalty box or with a remembered offence"
     );
     // After shutdown and load again, restored from the state file.
     assert!(

@@ -152,6 +152,22 @@ pub struct TableReport {
     pub stride_bytes: usize,
 }
 
+/// What `penalty clear` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cleared {
+    /// Keys taken out of the box (their offences and counters forgotten).
+    pub lifted: usize,
+    /// Keys already released whose remembered offences were forgotten.
+    pub forgotten: usize,
+}
+
+impl Cleared {
+    /// Whether nothing was cleared.
+    pub fn is_empty(&self) -> bool {
+        self.lifted == 0 && self.forgotten == 0
+    }
+}
+
 /// How saving went, for `status`.
 #[derive(Debug, Default)]
 pub struct SaveStats {
@@ -285,21 +301,33 @@ impl LimitStore {
     }
 
     /// Lifts the penalties of keys written `key` (or of every key for
-    /// `None`), forgetting their offences and counters; how many.
-    pub fn clear(&self, key: Option<&str>, now: u32) -> usize {
+    /// `None`), forgetting their offences and counters, and forgets the
+    /// remembered offences of such keys already released (their counters
+    /// stay), so their next trip is a first offence.
+    pub fn clear(&self, key: Option<&str>, now: u32) -> Cleared {
         let inner = self.lock();
-        let mut cleared = 0;
+        let mut cleared = Cleared::default();
+        let text_of = |kind, k| {
+            KeyText {
+                kind,
+                key: k,
+                home_cc: &inner.home_cc,
+            }
+            .to_string()
+        };
         for t in &inner.attached {
             let layout = t.table.layout();
-            for (k, penalty) in t.table.penalties(now) {
-                let text = KeyText {
-                    kind: layout.kind,
-                    key: k,
-                    home_cc: &inner.home_cc,
+            for (k, _) in t.table.remembered(now) {
+                if key.map_or(true, |want| want == text_of(layout.kind, k))
+                    && t.table.forget_offences(&k, now)
+                {
+                    cleared.forgotten += 1;
                 }
-                .to_string();
+            }
+            for (k, penalty) in t.table.penalties(now) {
+                let text = text_of(layout.kind, k);
                 if key.map_or(true, |want| want == text) && t.table.remove(&k) {
-                    cleared += 1;
+                    cleared.lifted += 1;
                     self.watch.push(PenaltyNotice {
                         limit: t.limit.clone(),
                         key: text,

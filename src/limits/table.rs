@@ -416,6 +416,41 @@ impl LevelTable {
         out
     }
 
+    /// Keys out of the box that still remember offences at `now`, with how
+    /// many.
+    pub fn remembered(&self, now: u32) -> Vec<(TrackKey, u32)> {
+        let stride = self.layout.stride;
+        let mut out = Vec::new();
+        for i in 0..self.shards.len() {
+            let shard = self.lock(i);
+            for (at, key) in shard.keys.iter().enumerate() {
+                let state = &shard.slots[at * stride..(at + 1) * stride];
+                if let Some(offences) = penalty::remembered(state, now) {
+                    out.push((*key, offences));
+                }
+            }
+        }
+        out
+    }
+
+    /// Forgets the remembered offences of a key out of the box (its counters
+    /// stay); whether it had any.
+    pub fn forget_offences(&self, key: &TrackKey, now: u32) -> bool {
+        let stride = self.layout.stride;
+        let mut shard = self.shard(key);
+        let Some(&at) = shard.index.get(key) else {
+            return false;
+        };
+        let at = at as usize;
+        let state = &mut shard.slots[at * stride..(at + 1) * stride];
+        if penalty::remembered(state, now).is_none() {
+            return false;
+        }
+        penalty::forget(state);
+        shard.dirty = true;
+        true
+    }
+
     /// Forgets a key entirely (penalty, offences and counters); whether it was tracked.
     pub fn remove(&self, key: &TrackKey) -> bool {
         let mut shard = self.shard(key);
