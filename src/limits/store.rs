@@ -148,7 +148,8 @@ pub struct TableReport {
     pub evicted_full: u64,
     /// New keys not tracked (cap full of boxed keys).
     pub dropped: u64,
-    /// Bytes of state per key (the memory budget is about 60 more).
+    /// Bytes of state per key (index, key and spare capacity take about 75
+    /// more).
     pub stride_bytes: usize,
 }
 

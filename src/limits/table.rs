@@ -4,7 +4,8 @@
 //! Each shard is a mutex over a hash index into flat vectors (keys, and
 //! `stride` u32 slots per key), locked for the few hundred nanoseconds one
 //! call's check-and-update takes. Memory per tracked key is the index entry,
-//! the key (16 bytes) and 4 bytes per slot: about 60 + 4 × stride bytes.
+//! the key (16 bytes), 4 bytes per slot and the vectors' spare capacity:
+//! about 75 + 4 × stride bytes (measured by `cargo bench --bench limits`).
 //!
 //! Eviction: every new key looks at two keys past a moving cursor and drops
 //! those that are idle (empty windows, no penalty, no remembered offence);
