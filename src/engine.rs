@@ -351,34 +351,43 @@ impl Engine {
             return;
         }
         let allowed_by_rule = verdict.rule.is_some() && verdict.action == Action::Allow;
+        if allowed_by_rule && trace.is_none() {
+            return;
+        }
         let at = now;
         let now = unix_seconds(now);
         let home_cc = self.config.numbering.country_code.as_str();
+        let rule = verdict.rule.map(|r| r.name.as_str());
         let mut refused: Option<LimitHit<'e>> = None;
         for (index, limit) in self.config.limits.iter().enumerate() {
+            let scope = &limit.scope;
+            // Out of scope: the limit neither counts the call nor refuses it,
+            // whatever its penalty box holds for the call's key.
             let skip = if allowed_by_rule {
-                Some("an allow rule let the call through".to_string())
-            } else if limit.scope.applies_to == AppliesTo::Unmatched && verdict.rule.is_some() {
-                Some(format!("rule {} decided the call", verdict.rule_name()))
-            } else if !limit.scope.destination_in.is_empty()
+                Some(Skip::AllowRule)
+            } else if scope.applies_to == AppliesTo::Unmatched && rule.is_some() {
+                Some(Skip::DecidedByRule)
+            } else if !scope.covers_profile(verdict.profile) {
+                Some(Skip::Profile)
+            } else if !scope.destination_in.is_empty()
                 && self
-                    .in_any(&limit.scope.destination_in, verdict.destination, at)
+                    .in_any(&scope.destination_in, verdict.destination, at)
                     .is_none()
             {
-                Some(format!(
-                    "destination {} is not in {}",
-                    verdict.destination,
-                    self.list_names(&limit.scope.destination_in)
-                ))
+                Some(Skip::Destination)
             } else {
                 None
             };
-            if let Some(why) = skip {
+            if let Some(skip) = skip {
                 if let Some(t) = trace.as_deref_mut() {
+                    let why = self.skip_reason(skip, limit, verdict);
                     t.push(limit_step(limit, false, format!("not applied: {why}")));
                 }
                 continue;
             }
+            // A limit with `scope.rules` counts only the calls those rules
+            // decided; the others it applies to meet its penalty box alone.
+            let counted = scope.covers_rule(rule);
             let mut levels = trace.is_some().then(Vec::new);
             let hit = self.limiter.check(
                 index,
@@ -388,14 +397,19 @@ impl Engine {
                 verdict.destination,
                 now,
                 live,
+                counted,
                 levels.as_mut(),
             );
             if let Some(t) = trace.as_deref_mut() {
-                t.push(limit_step(
-                    limit,
-                    hit.is_some(),
-                    describe_levels(limit, levels.as_deref().unwrap_or(&[])),
-                ));
+                let mut detail = describe_levels(limit, levels.as_deref().unwrap_or(&[]));
+                if !counted {
+                    detail = format!(
+                        "penalty box only ({} decided the call; it counts calls decided by {}): {detail}",
+                        rule.map_or("no rule".to_string(), |r| format!("rule {r}")),
+                        scope.rules.join(", ")
+                    );
+                }
+                t.push(limit_step(limit, hit.is_some(), detail));
             }
             let Some(hit) = hit else { continue };
             if limit.shadow {
@@ -423,6 +437,24 @@ impl Engine {
                 ));
                 verdict.limit = Some(hit);
             }
+        }
+    }
+
+    /// Why a limit did not look at a call, for the trace.
+    fn skip_reason(&self, skip: Skip, limit: &Limit, verdict: &Verdict<'_>) -> String {
+        match skip {
+            Skip::AllowRule => "an allow rule let the call through".to_string(),
+            Skip::DecidedByRule => format!("rule {} decided the call", verdict.rule_name()),
+            Skip::Profile => format!(
+                "profile {} is not in its scope (profiles: {})",
+                verdict.profile,
+                limit.scope.profiles.join(", ")
+            ),
+            Skip::Destination => format!(
+                "destination {} is not in {}",
+                verdict.destination,
+                self.list_names(&limit.scope.destination_in)
+            ),
         }
     }
 
@@ -866,6 +898,19 @@ fn reply_step(detail: String) -> TraceStep {
     }
 }
 
+/// Why a limit leaves a call alone.
+#[derive(Clone, Copy)]
+enum Skip {
+    /// An allow rule let the call through.
+    AllowRule,
+    /// `applies_to: unmatched`, and a rule decided.
+    DecidedByRule,
+    /// The call's profile is not in `scope.profiles`.
+    Profile,
+    /// The destination is in none of `scope.destination_in`.
+    Destination,
+}
+
 /// A trace line about one limit.
 fn limit_step(limit: &Limit, matched: bool, detail: String) -> TraceStep {
     TraceStep {
@@ -923,6 +968,7 @@ fn describe_levels(limit: &Limit, levels: &[LevelReport]) -> String {
             Observation::Untracked => {
                 format!("key {report}: not tracked (the key cap is full of boxed keys)")
             }
+            Observation::NotCounted => format!("key {report} is not in the penalty box"),
         });
     }
     parts.join("; ")

@@ -13,7 +13,7 @@ use crate::events::{verdict_headers, PenaltyChange, VERDICT_SUBCLASS};
 use crate::ledger::LedgerRecord;
 use crate::limits::notices::{ChangeReason, PenaltyNotice};
 use crate::limits::saver::Saver;
-use crate::limits::store::LimitStore;
+use crate::limits::store::{Cleared, LimitStore};
 use crate::limits::unix_seconds;
 use crate::maintenance::Maintenance;
 use crate::ops::{LogLevel, Ops, ReloadInfo, StartOptions};
@@ -440,18 +440,19 @@ impl Service {
         }
     }
 
-    /// Lifts the penalties of keys written `key` (every key for `None`) and
-    /// announces them; how many, and whether the lift is on disk. The state
+    /// Lifts the penalties of keys written `key` (every key for `None`),
+    /// forgets the remembered offences of such keys already released, and
+    /// announces the lifts; how many of each, and whether it is on disk. The state
     /// file is written before this returns, so a lift answered `+OK`
     /// survives a crash: the saving thread alone could leave the old
     /// penalty on disk for up to `save_interval`.
-    pub fn clear_penalties(&self, key: Option<&str>, now: SystemTime) -> (usize, Persisted) {
+    pub fn clear_penalties(&self, key: Option<&str>, now: SystemTime) -> (Cleared, Persisted) {
         let cleared = self.limits.clear(key, unix_seconds(now));
         self.penalty_housekeeping(now);
         let saver = self.saver.lock().unwrap_or_else(|p| p.into_inner());
         let persisted = match saver.as_ref() {
             None => Persisted::MemoryOnly,
-            Some(_) if cleared == 0 => Persisted::Saved,
+            Some(_) if cleared.is_empty() => Persisted::Saved,
             Some(saver) => match self.limits.save(saver.path(), true) {
                 Ok(_) => Persisted::Saved,
                 Err(err) => Persisted::Failed(format!("{}: {err}", saver.path().display())),
@@ -676,7 +677,7 @@ mod tests {
         service.penalty_housekeeping(t0 + Duration::from_secs(599));
         assert!(events.penalties().is_empty(), "still boxed");
         // An operator lifts one; the other runs out.
-        assert_eq!(service.clear_penalties(Some("1705555"), t0).0, 1);
+        assert_eq!(service.clear_penalties(Some("1705555"), t0).0.lifted, 1);
         assert_eq!(
             events.penalties(),
             [("1705555".into(), "leave".into(), "cleared".into())]
@@ -727,7 +728,13 @@ mod tests {
         assert_eq!(boxed_on_disk(), 1, "the trip is saved");
         assert_eq!(
             service.clear_penalties(Some("1701234"), now),
-            (1, Persisted::Saved)
+            (
+                Cleared {
+                    lifted: 1,
+                    forgotten: 0
+                },
+                Persisted::Saved
+            )
         );
         assert_eq!(boxed_on_disk(), 0, "the lift is saved before the answer");
         drop(engine);
@@ -753,7 +760,13 @@ mod tests {
         }
         assert_eq!(
             service.clear_penalties(None, now),
-            (1, Persisted::MemoryOnly)
+            (
+                Cleared {
+                    lifted: 1,
+                    forgotten: 0
+                },
+                Persisted::MemoryOnly
+            )
         );
         drop(engine);
         service.shutdown();

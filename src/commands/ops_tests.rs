@@ -436,7 +436,10 @@ fn json_penalty_list_and_clear_answer_like_the_text_forms() {
     );
     let v = json(&f.run("json penalty clear 1701234"));
     assert_eq!(v["ok"], false, "{v}");
-    assert_eq!(v["error"], "no key 1701234 in the penalty box");
+    assert_eq!(
+        v["error"],
+        "no key 1701234 in the penalty box or with a remembered offence"
+    );
     let v = json(&f.run("json penalty clear all"));
     assert_eq!(
         (v["ok"].as_bool(), v["lifted"].as_u64()),
@@ -639,4 +642,46 @@ fn every_command_answers_in_json() {
         let v = json(&out);
         assert_eq!(v["ok"], true, "json {command}: {v}");
     }
+}
+
+#[test]
+fn penalty_clear_forgets_the_remembered_offence_of_a_released_key() {
+    let f = Fixture::new(
+        "penalty-forget",
+        "numbering:\n  country_code: \"86\"\nlimits:\n  - name: hammer\n    key: caller\n    calls: 1/1m\n    penalty: 10s\n    repeat_factor: 3\n",
+    );
+    let engine = f.service.engine().unwrap();
+    let now = std::time::SystemTime::now();
+    let screen = |at: std::time::SystemTime| {
+        let facts = crate::engine::CallFacts {
+            caller_number: "+8613900000001",
+            ..Default::default()
+        };
+        engine.screen(&facts, at).limit.and_then(|h| h.penalty)
+    };
+    // Tripped ten minutes ago, released after ten seconds: out of the box,
+    // the offence remembered (a trip now would be a second offence, 30 s).
+    let ago = now - std::time::Duration::from_secs(600);
+    assert!(screen(ago).is_none());
+    assert_eq!(screen(ago).unwrap().offences, 1);
+    assert_eq!(f.run("penalty list"), "+OK 0 keys in the penalty box\n");
+    let out = f.run("penalty clear +8613900000001");
+    assert_eq!(
+        out,
+        "+OK forgot 1 remembered offence of +8613900000001 (released: the next trip is a first offence)\n"
+    );
+    // The next trip is a first offence again: 10 s, not 30 s.
+    assert!(screen(now).is_none());
+    let p = screen(now).unwrap();
+    assert_eq!(p.offences, 1);
+    assert_eq!(p.until, crate::limits::unix_seconds(now) + 10);
+    // Boxed now: a clear lifts it, and nothing is left to forget after.
+    assert_eq!(
+        f.run("penalty clear +8613900000001"),
+        "+OK lifted 1 penalty of +8613900000001\n"
+    );
+    assert_eq!(
+        f.run("penalty clear +8613900000001"),
+        "-ERR no key +8613900000001 in the penalty box or with a remembered offence\n"
+    );
 }

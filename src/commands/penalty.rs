@@ -45,29 +45,42 @@ pub(super) fn list(service: &Service, limit: Option<&str>) -> Answer {
     Answer::ok(text, json!({"limit": limit, "keys": keys}))
 }
 
-/// `penalty clear <key>|all`: lifts penalties and saves the limit state.
-/// Lifted but not saved is a failure (`-ERR`, `"ok": false`): a restart
-/// may bring the penalty back.
+/// `penalty clear <key>|all`: lifts penalties, forgets the remembered
+/// offences of released keys, and saves the limit state. Lifted but not
+/// saved is a failure (`-ERR`, `"ok": false`): a restart may bring the
+/// penalty back.
 pub(super) fn clear(service: &Service, key: Option<&str>) -> Answer {
-    let (n, persisted) = service.clear_penalties(key, SystemTime::now());
-    if let (0, Some(key)) = (n, key) {
-        return Answer::err(format!("no key {key} in the penalty box"));
+    let (cleared, persisted) = service.clear_penalties(key, SystemTime::now());
+    if let (true, Some(key)) = (cleared.is_empty(), key) {
+        return Answer::err(format!(
+            "no key {key} in the penalty box or with a remembered offence"
+        ));
     }
-    let what = format!(
-        "{n} {}{}",
-        plural(n, "penalty", "penalties"),
-        key.map(|k| format!(" of {k}")).unwrap_or_default()
-    );
-    let fields = json!({"lifted": n, "key": key});
+    let of = key.map(|k| format!(" of {k}")).unwrap_or_default();
+    let (lifted, forgotten) = (cleared.lifted, cleared.forgotten);
+    let mut parts = Vec::new();
+    if lifted > 0 || forgotten == 0 {
+        parts.push(format!(
+            "lifted {lifted} {}{of}",
+            plural(lifted, "penalty", "penalties")
+        ));
+    }
+    if forgotten > 0 {
+        parts.push(format!(
+            "forgot {forgotten} remembered {}{} (released: the next trip is a first offence)",
+            plural(forgotten, "offence", "offences"),
+            if lifted > 0 { "" } else { of.as_str() }
+        ));
+    }
+    let what = parts.join("; ");
+    let fields = json!({"lifted": lifted, "forgotten": forgotten, "key": key});
     match persisted {
         Persisted::Saved => Answer::ok(
-            format!("+OK lifted {what}\n"),
+            format!("+OK {what}\n"),
             with(fields, json!({"saved": true})),
         ),
         Persisted::MemoryOnly => Answer::ok(
-            format!(
-                "+OK lifted {what} (memory only: no state directory, a restart brings it back)\n"
-            ),
+            format!("+OK {what} (memory only: no state directory, a restart brings it back)\n"),
             with(
                 fields,
                 json!({"saved": false, "note": "memory only: no state directory, a restart brings it back"}),
@@ -75,7 +88,7 @@ pub(super) fn clear(service: &Service, key: Option<&str>) -> Answer {
         ),
         Persisted::Failed(why) => {
             let message = format!(
-                "lifted {what} in memory, but saving the limit state failed ({why}): a restart may bring it back"
+                "{what} in memory, but saving the limit state failed ({why}): a restart may bring it back"
             );
             Answer::failed(
                 format!("-ERR {message}\n"),

@@ -24,6 +24,8 @@ pub(super) struct ParseContext {
     pub(super) limit_names: BTreeSet<String>,
     /// List files read so far.
     pub(super) list_files: Vec<std::path::PathBuf>,
+    /// Profiles and rules a limit's scope may name (from pass 1).
+    pub(super) scope_names: super::scope_names::ScopeNames,
 }
 
 thread_local! {

@@ -148,14 +148,35 @@ impl AppliesTo {
     }
 }
 
-/// Where a limit applies. Profiles (another section) will add a profile
-/// reference here.
+/// Where a limit applies. All conditions written must hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitScope {
     /// Only calls to a destination in one of these lists (empty: any).
     pub destination_in: Vec<usize>,
     /// Which calls count.
     pub applies_to: AppliesTo,
+    /// Only calls screened under one of these profiles (`default`: the
+    /// top-level rules; empty: every profile).
+    pub profiles: Vec<String>,
+    /// Counted calls: only those one of these rules decided (empty: every
+    /// call the limit applies to). The limit's other calls — decided by
+    /// another rule or by the defaults — are not counted, but are refused
+    /// while their key is in the penalty box: three calls the blocklist rule
+    /// stopped from one prefix can box the prefix for its unlisted neighbours.
+    pub rules: Vec<String>,
+}
+
+impl LimitScope {
+    /// Whether the limit looks at calls screened under `profile`.
+    pub fn covers_profile(&self, profile: &str) -> bool {
+        self.profiles.is_empty() || self.profiles.iter().any(|p| p == profile)
+    }
+
+    /// Whether the limit counts calls decided by `rule` (`None`: by the
+    /// defaults).
+    pub fn covers_rule(&self, rule: Option<&str>) -> bool {
+        self.rules.is_empty() || rule.is_some_and(|r| self.rules.iter().any(|n| n == r))
+    }
 }
 
 /// How long a tripped key stays blocked.
@@ -326,6 +347,65 @@ struct LevelSpec {
     distinct: OneOrMany<ThresholdText>,
 }
 
+/// A profile named in a limit's scope.
+struct ScopeProfile(String);
+
+impl<'de> Deserialize<'de> for ScopeProfile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, "a profile name", |name| {
+            in_context(|ctx| {
+                let known = &ctx.scope_names.profiles;
+                if known.iter().any(|p| p == name) {
+                    Ok(ScopeProfile(name.to_string()))
+                } else {
+                    Err(format!(
+                        "unknown profile {name:?} (profiles: {})",
+                        known.join(", ")
+                    ))
+                }
+            })
+        })
+    }
+}
+
+/// A rule named in a limit's scope: one that can decide a call the limit
+/// may count (not an allow rule, not a shadow rule).
+struct ScopeRule {
+    name: String,
+    profile: String,
+}
+
+impl<'de> Deserialize<'de> for ScopeRule {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, "a rule name", |name| {
+            in_context(|ctx| {
+                match ctx.scope_names.rules.get(name) {
+                None => Err(format!(
+                    "unknown rule {name:?} (rules that block: {})",
+                    ctx.scope_names
+                        .rules
+                        .iter()
+                        .filter(|(_, r)| !r.allows && !r.shadow)
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Some(r) if r.allows => Err(format!(
+                    "rule {name:?} allows calls, and limits never count a call an allow rule let through"
+                )),
+                Some(r) if r.shadow => Err(format!(
+                    "rule {name:?} is a shadow rule: it never decides a call"
+                )),
+                Some(r) => Ok(ScopeRule {
+                    name: name.to_string(),
+                    profile: r.profile.clone(),
+                }),
+            }
+            })
+        })
+    }
+}
+
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ScopeSpec {
@@ -333,6 +413,10 @@ struct ScopeSpec {
     destination_in: OneOrMany<ListName>,
     #[serde(default)]
     applies_to: Option<AppliesTo>,
+    #[serde(default)]
+    profiles: OneOrMany<ScopeProfile>,
+    #[serde(default)]
+    rules: OneOrMany<ScopeRule>,
 }
 
 #[derive(Deserialize)]
@@ -508,6 +592,24 @@ impl RawLimitSpec {
             return Err(err("repeat_factor must be between 1 and 100".into()));
         }
         let scope = self.scope.unwrap_or_default();
+        let profiles: Vec<String> = scope.profiles.0.into_iter().map(|p| p.0).collect();
+        if !scope.rules.0.is_empty() && scope.applies_to == Some(AppliesTo::Unmatched) {
+            return Err(err(
+                "scope.rules and applies_to: unmatched exclude each other (unmatched leaves out every call a rule decided, so nothing would be counted)"
+                    .into(),
+            ));
+        }
+        if let Some(r) = scope
+            .rules
+            .0
+            .iter()
+            .find(|r| !profiles.is_empty() && !profiles.contains(&r.profile))
+        {
+            return Err(err(format!(
+                "rule {:?} belongs to profile {:?}, which scope.profiles leaves out",
+                r.name, r.profile
+            )));
+        }
         Ok(LimitSpec {
             limit: Limit {
                 name: name.clone(),
@@ -523,6 +625,8 @@ impl RawLimitSpec {
                 scope: LimitScope {
                     destination_in: Vec::new(),
                     applies_to: scope.applies_to.unwrap_or(AppliesTo::NotAllowed),
+                    profiles,
+                    rules: scope.rules.0.into_iter().map(|r| r.name).collect(),
                 },
                 shadow: self.shadow,
                 max_keys: 0,
@@ -644,6 +748,80 @@ limits:
         let err =
             error_of("limits:\n  - name: a\n    key: caller\n    calls: 3/m\n    reply: nope\n");
         assert!(err.contains("unknown reply \"nope\""), "{err}");
+    }
+
+    const SCOPED: &str = r#"
+rules:
+  - { name: friends, caller_in: runtime-allow, action: allow }
+  - { name: marketing, caller_in: runtime-block, action: block }
+  - { name: trial, caller_in: runtime-block, action: block, shadow: true }
+limits:
+  - name: pools
+    key: caller_prefix
+    digits: 7
+    distinct: 4/1h
+    scope:
+      profiles: PROFILES
+      rules: RULES
+profiles:
+  courier-line:
+    destination: ["+864000"]
+    rules:
+      - { name: courier-withheld, caller_is: anonymous, action: block }
+"#;
+
+    fn scoped(profiles: &str, rules: &str) -> Result<Config, ConfigError> {
+        parse(&SCOPED.replace("PROFILES", profiles).replace("RULES", rules))
+    }
+
+    #[test]
+    fn a_limit_may_be_scoped_to_profiles_and_rules_defined_later_in_the_file() {
+        let c = scoped("[default, courier-line]", "[marketing, courier-withheld]").unwrap();
+        let scope = &c.limits[0].scope;
+        assert_eq!(scope.profiles, ["default", "courier-line"]);
+        assert_eq!(scope.rules, ["marketing", "courier-withheld"]);
+        assert!(scope.covers_profile("courier-line"));
+        assert!(scope.covers_rule(Some("marketing")));
+        assert!(!scope.covers_rule(Some("friends")));
+        assert!(!scope.covers_rule(None), "a default decision has no rule");
+        let c = scoped("default", "marketing").unwrap();
+        assert!(!c.limits[0].scope.covers_profile("courier-line"));
+        // Without a scope: every profile, any rule or none.
+        let c = parse("limits:\n  - { name: a, key: caller, calls: 3/m }\n").unwrap();
+        assert!(c.limits[0].scope.covers_profile("anything"));
+        assert!(c.limits[0].scope.covers_rule(None));
+    }
+
+    #[test]
+    fn unknown_or_useless_scope_names_are_reported_where_they_are_written() {
+        let err = scoped("[default, courier]", "marketing")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("t.yaml:12:27: "), "{err}");
+        assert!(err.contains("unknown profile \"courier\""), "{err}");
+        assert!(err.contains("default, courier-line"), "{err}");
+        let err = scoped("default", "[marketing, marketting]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("t.yaml:13:26: "), "{err}");
+        assert!(err.contains("unknown rule \"marketting\""), "{err}");
+        let err = scoped("default", "friends").unwrap_err().to_string();
+        assert!(err.starts_with("t.yaml:13:14: "), "{err}");
+        assert!(err.contains("allows calls"), "{err}");
+        let err = scoped("default", "trial").unwrap_err().to_string();
+        assert!(err.contains("shadow rule"), "{err}");
+        let err = scoped("default", "courier-withheld")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("t.yaml:7:"), "{err}");
+        assert!(
+            err.contains("belongs to profile \"courier-line\", which scope.profiles leaves out"),
+            "{err}"
+        );
+        let err = error_of(
+            "rules:\n  - { name: r, caller_in: runtime-block, action: block }\nlimits:\n  - name: a\n    key: caller\n    calls: 3/m\n    scope: { rules: r, applies_to: unmatched }\n",
+        );
+        assert!(err.contains("exclude each other"), "{err}");
     }
 
     #[test]

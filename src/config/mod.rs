@@ -28,6 +28,7 @@ mod operations;
 mod profiles;
 mod replies;
 mod rules;
+mod scope_names;
 
 pub use audio::{AudioPath, GlobalLookup, LoadOptions};
 pub use lists::{closure as list_closure, read_list_file};
@@ -46,6 +47,7 @@ use lists::ListSpec;
 use profiles::{ProfileName, ProfileSpec};
 use replies::{ReasonName, ReplySpec};
 use rules::{Ordered, RuleSpec};
+use scope_names::ScopeNames;
 
 /// A config that could not be used, with where and why.
 #[derive(Debug)]
@@ -274,6 +276,7 @@ impl Config {
         let mut reply_names: BTreeSet<String> =
             outline.replies.0.into_iter().map(|(k, _)| k).collect();
         reply_names.insert(BUILTIN_REPLY.to_string());
+        let scope_names = ScopeNames::from_sketches(outline.rules, outline.profiles);
 
         // Pass 2: everything, checked against those names.
         let context = ParseContext {
@@ -286,6 +289,7 @@ impl Config {
             base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             limit_names: BTreeSet::new(),
             list_files: Vec::new(),
+            scope_names,
         };
         lists::take_file_error();
         let (file, context) = with_context(context, || {
@@ -392,6 +396,11 @@ struct Outline {
     lists: Ordered<DefinedListName, IgnoredAny>,
     #[serde(default)]
     replies: Ordered<String, IgnoredAny>,
+    /// Rule and profile names, for the scopes of limits.
+    #[serde(default)]
+    rules: scope_names::RuleSketches,
+    #[serde(default)]
+    profiles: scope_names::ProfileSketches,
 }
 
 #[derive(Deserialize)]

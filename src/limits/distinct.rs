@@ -48,12 +48,13 @@ pub fn record(slots: &mut [u32], max: u32, id: u64, now: u32, window: u32) -> u3
     if max <= EXACT_DISTINCT {
         exact_record(slots, id, now, window)
     } else {
-        approx_record(slots, id, now, window);
-        0
+        approx_record(slots, id, now, window)
     }
 }
 
-/// Takes back a [`record`] (exact counters only; an approximate one keeps it).
+/// Takes back a [`record`] whose answer was `previous`, leaving the counter
+/// as it was before: an exact counter gets the number's previous time back;
+/// an approximate one clears the bit the call set, if it set one.
 pub fn unrecord(slots: &mut [u32], max: u32, id: u64, previous: u32) {
     if max <= EXACT_DISTINCT {
         for e in slots.chunks_exact_mut(3) {
@@ -62,6 +63,8 @@ pub fn unrecord(slots: &mut [u32], max: u32, id: u64, previous: u32) {
                 return;
             }
         }
+    } else {
+        approx_unrecord(slots, id, previous);
     }
 }
 
@@ -170,16 +173,39 @@ fn approx_probe(slots: &[u32], id: u64, now: u32, window: u32) -> Probe {
     }
 }
 
-fn approx_record(slots: &mut [u32], id: u64, now: u32, window: u32) {
+/// Sets the number's bit in the current sub-window. Returns the sub-window's
+/// stored epoch when this call set the bit (what [`approx_unrecord`] clears),
+/// 0 when it was already set (nothing to take back).
+fn approx_record(slots: &mut [u32], id: u64, now: u32, window: u32) -> u32 {
     let current = now / sub_len(window);
+    let epoch = current.saturating_add(1);
     let index = current as usize % SUBWINDOWS;
     let sub = &mut slots[index * SUB_STRIDE..(index + 1) * SUB_STRIDE];
-    if sub[0] != current + 1 {
+    if sub[0] != epoch {
+        // What it held is at least eight sub-windows old: out of any window.
         sub.fill(0);
-        sub[0] = current + 1;
+        sub[0] = epoch;
     }
     let (word, mask) = bit_of(id);
+    if sub[1 + word] & mask != 0 {
+        return 0;
+    }
     sub[1 + word] |= mask;
+    epoch
+}
+
+/// Clears the bit an [`approx_record`] set in sub-window `epoch` (unless
+/// that sub-window has since been reused for a later one).
+fn approx_unrecord(slots: &mut [u32], id: u64, epoch: u32) {
+    if epoch == 0 {
+        return;
+    }
+    let index = (epoch - 1) as usize % SUBWINDOWS;
+    let sub = &mut slots[index * SUB_STRIDE..(index + 1) * SUB_STRIDE];
+    if sub[0] == epoch {
+        let (word, mask) = bit_of(id);
+        sub[1 + word] &= !mask;
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +268,38 @@ mod tests {
         assert_eq!(prev, T);
         unrecord(&mut s, max, 1, prev);
         assert_eq!(probe(&s, max, 3, T + 3600, 3600).count, 1);
+    }
+
+    #[test]
+    fn an_approximate_counter_takes_a_call_back_exactly() {
+        let max = 100;
+        let mut s = vec![0u32; slots(max)];
+        count(&mut s, max, (0..70u64).map(|i| 8_617_012_340_000 + i), T);
+        let before = s.clone();
+        // A new number, then taken back: the counter is as it was.
+        let token = record(&mut s, max, 8_617_012_349_999, T + 5, 3600);
+        assert_ne!(token, 0);
+        assert!(probe(&s, max, 1, T + 6, 3600).count > probe(&before, max, 1, T + 6, 3600).count);
+        unrecord(&mut s, max, 8_617_012_349_999, token);
+        assert_eq!(s, before);
+        // A number already in this sub-window: nothing to take back, and
+        // taking back leaves the earlier call counted.
+        let token = record(&mut s, max, 8_617_012_340_003, T + 5, 3600);
+        assert_eq!(token, 0);
+        unrecord(&mut s, max, 8_617_012_340_003, token);
+        assert_eq!(
+            probe(&s, max, 8_617_012_340_003, T + 6, 3600),
+            probe(&before, max, 8_617_012_340_003, T + 6, 3600)
+        );
+        // Seen in an earlier sub-window only: the call sets its bit in the
+        // current one, and taking it back clears that bit alone.
+        let later = T + 3600 / 8 + 1;
+        let snapshot = s.clone();
+        let token = record(&mut s, max, 8_617_012_340_003, later, 3600);
+        assert_ne!(token, 0);
+        unrecord(&mut s, max, 8_617_012_340_003, token);
+        let c = |slots: &[u32]| probe(slots, max, 1, later, 3600);
+        assert_eq!(c(&s), c(&snapshot));
     }
 
     #[test]

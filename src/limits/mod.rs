@@ -194,7 +194,9 @@ impl Limiter {
     /// Checks a call against limit `index` and, when `live`, records it.
     /// Levels are checked in order; when one refuses, what the earlier ones
     /// counted is taken back, so a refused call feeds none of its limit's
-    /// windows. `report` sees every level (for the trace).
+    /// windows. A call that is not `counted` (its deciding rule is not among
+    /// the limit's `scope.rules`) meets only the penalty box of each level.
+    /// `report` sees every level (for the trace).
     #[allow(clippy::too_many_arguments)]
     pub fn check<'e>(
         &self,
@@ -205,6 +207,7 @@ impl Limiter {
         destination: Caller,
         now: u32,
         live: bool,
+        counted: bool,
         mut report: Option<&mut Vec<LevelReport>>,
     ) -> Option<LimitHit<'e>> {
         let compiled = self.limits.get(index)?;
@@ -218,7 +221,8 @@ impl Limiter {
                 destination,
                 home_cc.as_bytes(),
             )?;
-            let (observation, fed) = table.observe(key, caller_id, now, &limit.penalty, live);
+            let (observation, fed) =
+                table.observe(key, caller_id, now, &limit.penalty, live, counted);
             if let Some(r) = report.as_deref_mut() {
                 r.push(LevelReport {
                     digits: level.digits,
@@ -241,7 +245,7 @@ impl Limiter {
                 penalty,
             };
             let outcome = match observation {
-                Observation::Passed(_) | Observation::Untracked => None,
+                Observation::Passed(_) | Observation::Untracked | Observation::NotCounted => None,
                 Observation::Boxed(p, counts) => Some(hit(HitState::Penalty, counts, Some(p))),
                 Observation::Tripped {
                     threshold,

@@ -49,6 +49,19 @@ pub fn offend(state: &mut [u32], penalty: &Penalty, now: u32) -> PenaltyState {
     PenaltyState { until, offences }
 }
 
+/// The offences remembered of a key released from the box (`None` when it
+/// is boxed at `now` or remembers none).
+pub fn remembered(state: &[u32], now: u32) -> Option<u32> {
+    (state[BOX_UNTIL] <= now && state[REMEMBER_UNTIL] > now && state[OFFENCES] > 0)
+        .then_some(state[OFFENCES])
+}
+
+/// Forgets the offences of a released key: its next trip is a first offence.
+pub fn forget(state: &mut [u32]) {
+    state[OFFENCES] = 0;
+    state[REMEMBER_UNTIL] = 0;
+}
+
 /// Whether nothing about the key matters any more at `now`: not boxed, no
 /// offence remembered, no counted call within `max_window`.
 pub fn idle(state: &[u32], now: u32, max_window: u32) -> bool {

@@ -6,8 +6,10 @@
 //! very table, so calls still running on the old engine and calls on the new
 //! one count in the same place; a level whose thresholds changed starts new
 //! counters but keeps its penalties and remembered offences. A removed limit
-//! loses its state. Calls never take the store's lock: only reloads, the
-//! saving thread and the fs_cli commands do.
+//! loses its state; so does state read from the file for a limit level the
+//! first config attached after a restart does not have. Calls never take
+//! the store's lock: only reloads, the saving thread and the fs_cli
+//! commands do.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,10 +35,33 @@ pub struct Signal {
 }
 
 impl Signal {
-    /// Asks for a save soon; never blocks.
+    /// Asks for a save soon. Only the first nudge after a save takes the
+    /// signal's lock (for an instant, so the wake-up cannot fall between the
+    /// saving thread's check and its wait); the others are one atomic swap.
     pub fn nudge(&self) {
         if !self.urgent.swap(true, Ordering::AcqRel) {
+            drop(self.stop.lock().unwrap_or_else(|p| p.into_inner()));
             self.wake.notify_one();
+        }
+    }
+
+    /// Waits `timeout` or until a stop, whatever the nudges; whether to stop.
+    pub fn pause(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if *stop {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            stop = self
+                .wake
+                .wait_timeout(stop, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -123,8 +148,25 @@ pub struct TableReport {
     pub evicted_full: u64,
     /// New keys not tracked (cap full of boxed keys).
     pub dropped: u64,
-    /// Bytes of state per key (the memory budget is about 60 more).
+    /// Bytes of state per key (index, key and spare capacity take about 75
+    /// more).
     pub stride_bytes: usize,
+}
+
+/// What `penalty clear` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cleared {
+    /// Keys taken out of the box (their offences and counters forgotten).
+    pub lifted: usize,
+    /// Keys already released whose remembered offences were forgotten.
+    pub forgotten: usize,
+}
+
+impl Cleared {
+    /// Whether nothing was cleared.
+    pub fn is_empty(&self) -> bool {
+        self.lifted == 0 && self.forgotten == 0
+    }
 }
 
 /// How saving went, for `status`.
@@ -214,6 +256,14 @@ impl LimitStore {
         if attached.len() != inner.attached.len() {
             inner.structure_changed = true;
         }
+        // Restored state this config has no level for (a limit renamed or
+        // removed while the module was down, a level dropped) goes, as a
+        // removed limit's state goes on reload; else it would be saved
+        // again at every save, forever.
+        if !inner.restored.is_empty() {
+            inner.restored.clear();
+            inner.structure_changed = true;
+        }
         inner.attached = attached;
         inner.home_cc = config.numbering.country_code.clone();
         Limiter::new(
@@ -252,21 +302,33 @@ impl LimitStore {
     }
 
     /// Lifts the penalties of keys written `key` (or of every key for
-    /// `None`), forgetting their offences and counters; how many.
-    pub fn clear(&self, key: Option<&str>, now: u32) -> usize {
+    /// `None`), forgetting their offences and counters, and forgets the
+    /// remembered offences of such keys already released (their counters
+    /// stay), so their next trip is a first offence.
+    pub fn clear(&self, key: Option<&str>, now: u32) -> Cleared {
         let inner = self.lock();
-        let mut cleared = 0;
+        let mut cleared = Cleared::default();
+        let text_of = |kind, k| {
+            KeyText {
+                kind,
+                key: k,
+                home_cc: &inner.home_cc,
+            }
+            .to_string()
+        };
         for t in &inner.attached {
             let layout = t.table.layout();
-            for (k, penalty) in t.table.penalties(now) {
-                let text = KeyText {
-                    kind: layout.kind,
-                    key: k,
-                    home_cc: &inner.home_cc,
+            for (k, _) in t.table.remembered(now) {
+                if key.map_or(true, |want| want == text_of(layout.kind, k))
+                    && t.table.forget_offences(&k, now)
+                {
+                    cleared.forgotten += 1;
                 }
-                .to_string();
+            }
+            for (k, penalty) in t.table.penalties(now) {
+                let text = text_of(layout.kind, k);
                 if key.map_or(true, |want| want == text) && t.table.remove(&k) {
-                    cleared += 1;
+                    cleared.lifted += 1;
                     self.watch.push(PenaltyNotice {
                         limit: t.limit.clone(),
                         key: text,
@@ -333,6 +395,9 @@ impl LimitStore {
                 .collect();
             (tables, std::mem::take(&mut inner.structure_changed))
         };
+        if !structure_changed && !force && !tables.iter().any(|t| t.table.is_dirty()) {
+            return Ok(false);
+        }
         let mut changed = structure_changed || force;
         let mut saved = Vec::with_capacity(tables.len());
         for t in &tables {
@@ -374,8 +439,11 @@ impl LimitStore {
     }
 
     /// Reads a state file written by [`save`](Self::save); its tables wait
-    /// for the next [`attach`](Self::attach) with the same limit names.
-    /// Returns how many keys were read (0 when there is no file).
+    /// for the next [`attach`](Self::attach), which takes over those of its
+    /// limit levels (same limit name, key and digits) and drops the rest.
+    /// Until then they are saved as they were (a config that fails to load
+    /// loses nothing). Returns how many keys were read (0 when there is no
+    /// file).
     pub fn restore(&self, path: &Path, now: u32) -> Result<usize, String> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,

@@ -4,7 +4,8 @@
 //! Each shard is a mutex over a hash index into flat vectors (keys, and
 //! `stride` u32 slots per key), locked for the few hundred nanoseconds one
 //! call's check-and-update takes. Memory per tracked key is the index entry,
-//! the key (16 bytes) and 4 bytes per slot: about 60 + 4 × stride bytes.
+//! the key (16 bytes), 4 bytes per slot and the vectors' spare capacity:
+//! about 75 + 4 × stride bytes (measured by `cargo bench --bench limits`).
 //!
 //! Eviction: every new key looks at two keys past a moving cursor and drops
 //! those that are idle (empty windows, no penalty, no remembered offence);
@@ -61,6 +62,9 @@ pub enum Observation {
     },
     /// The table is full of keys in the penalty box: not tracked.
     Untracked,
+    /// Only the penalty box was asked (the call is not one the limit
+    /// counts), and the key is not in it.
+    NotCounted,
 }
 
 /// How to take back a counted call (see [`LevelTable::undo`]).
@@ -216,6 +220,8 @@ impl LevelTable {
 
     /// Checks a call against the level's thresholds and penalty box and, when
     /// `live`, records it: counted if it passes, the key boxed if it trips.
+    /// A call that is not `counted` meets the penalty box only: refused if
+    /// its key is boxed, else neither counted nor tracked.
     /// `caller_id` identifies the caller number for distinct counting.
     pub fn observe(
         &self,
@@ -224,10 +230,24 @@ impl LevelTable {
         now: u32,
         penalty: &Penalty,
         live: bool,
+        counted: bool,
     ) -> (Observation, Option<Undo>) {
         let layout = &self.layout;
         let stride = layout.stride;
         let mut shard = self.shard(&key);
+        if !counted {
+            let Some(&at) = shard.index.get(&key) else {
+                return (Observation::NotCounted, None);
+            };
+            let at = at as usize;
+            let Some(p) = penalty::active(&shard.slots[at * stride..(at + 1) * stride], now) else {
+                return (Observation::NotCounted, None);
+            };
+            if live {
+                shard.stats.boxed += 1;
+            }
+            return (Observation::Boxed(p, Counts::UNKNOWN), None);
+        }
         let at = match shard.index.get(&key) {
             Some(&i) => i as usize,
             None if !live => {
@@ -397,6 +417,41 @@ impl LevelTable {
         out
     }
 
+    /// Keys out of the box that still remember offences at `now`, with how
+    /// many.
+    pub fn remembered(&self, now: u32) -> Vec<(TrackKey, u32)> {
+        let stride = self.layout.stride;
+        let mut out = Vec::new();
+        for i in 0..self.shards.len() {
+            let shard = self.lock(i);
+            for (at, key) in shard.keys.iter().enumerate() {
+                let state = &shard.slots[at * stride..(at + 1) * stride];
+                if let Some(offences) = penalty::remembered(state, now) {
+                    out.push((*key, offences));
+                }
+            }
+        }
+        out
+    }
+
+    /// Forgets the remembered offences of a key out of the box (its counters
+    /// stay); whether it had any.
+    pub fn forget_offences(&self, key: &TrackKey, now: u32) -> bool {
+        let stride = self.layout.stride;
+        let mut shard = self.shard(key);
+        let Some(&at) = shard.index.get(key) else {
+            return false;
+        };
+        let at = at as usize;
+        let state = &mut shard.slots[at * stride..(at + 1) * stride];
+        if penalty::remembered(state, now).is_none() {
+            return false;
+        }
+        penalty::forget(state);
+        shard.dirty = true;
+        true
+    }
+
     /// Forgets a key entirely (penalty, offences and counters); whether it was tracked.
     pub fn remove(&self, key: &TrackKey) -> bool {
         let mut shard = self.shard(key);
@@ -408,6 +463,12 @@ impl LevelTable {
             }
             None => false,
         }
+    }
+
+    /// Whether anything changed since the last [`snapshot`](Self::snapshot)
+    /// (cheap: no state is copied).
+    pub fn is_dirty(&self) -> bool {
+        (0..self.shards.len()).any(|i| self.lock(i).dirty)
     }
 
     /// Copies every key and its state; `changed` says whether anything

@@ -178,6 +178,27 @@ fn a_pool_spread_over_several_seven_digit_prefixes_is_caught_at_six() {
 }
 
 #[test]
+fn a_call_a_later_level_refuses_is_not_counted_by_an_approximate_level() {
+    // 65 distinct numbers is above the exact range: the 7-digit level counts
+    // approximately. The 6-digit level allows one call a minute.
+    let e = engine(
+        "limits:\n  - name: pools\n    key: caller_prefix\n    levels:\n      - { digits: 7, distinct: 65/1h }\n      - { digits: 6, calls: 1/1m }\n    penalty: 0\n",
+    );
+    assert!(call(&e, "17012340001", "", 0).limit.is_none());
+    // Refused by the 6-digit level, ten times, each a new number.
+    for i in 0..10u64 {
+        let v = call(&e, &format!("170123400{:02}", 10 + i), "", 1 + i);
+        assert_eq!(limited(&v).unwrap(), "pools 170123 tripped");
+    }
+    // The 7-digit level still holds one number: the next one is its second.
+    let detail = explain_detail(&e, "17012340099", 20);
+    assert!(
+        detail.contains("key 1701234 (7 digits): distinct 2/65 per 1h"),
+        "{detail}"
+    );
+}
+
+#[test]
 fn penalties_escalate_on_repeat_and_expire_by_themselves() {
     let e = engine(POOL);
     let trip = |start: u64| {
@@ -269,6 +290,128 @@ limits:
     assert_eq!(v.rule_name(), "marketing");
     assert_eq!(v.reason, Reason::List);
     assert!(v.limit.is_none());
+}
+
+const BY_PROFILE: &str = r#"
+limits:
+  - name: pools
+    key: caller_prefix
+    digits: 7
+    distinct: 3/1h
+    penalty: 1h
+    scope: { profiles: default }
+profiles:
+  courier-line:
+    destination: ["+864000"]
+"#;
+
+#[test]
+fn a_limit_scoped_to_profiles_leaves_other_profiles_alone_even_for_a_boxed_key() {
+    let e = engine(BY_PROFILE);
+    // A rotating pool on the courier line: not counted, never refused.
+    for i in 0..6u64 {
+        let v = call(&e, &format!("170123400{i:02}"), "+864000", i);
+        assert_eq!(v.profile, "courier-line");
+        assert!(v.limit.is_none(), "call {i}: {:?}", limited(&v));
+    }
+    // The same pool on the main line trips at its fourth number…
+    for i in 0..3u64 {
+        assert!(call(&e, &format!("170123401{i:02}"), "+865000", 10 + i)
+            .limit
+            .is_none());
+    }
+    let v = call(&e, "17012340199", "+865000", 20);
+    assert_eq!(limited(&v).unwrap(), "pools 1701234 tripped");
+    assert_eq!(
+        call(&e, "17012340000", "+865000", 21).limit.unwrap().state,
+        HitState::Penalty
+    );
+    // …and the prefix boxed by main-line calls still reaches the courier line.
+    let v = call(&e, "17012340000", "+864000", 22);
+    assert_eq!(v.action, Action::Allow);
+    assert!(v.limit.is_none());
+    let (_, trace) = e.explain(
+        &CallFacts {
+            caller_number: "17012340000",
+            destination: "+864000",
+            ..CallFacts::default()
+        },
+        at(23),
+    );
+    let step = trace.iter().find(|s| s.rule == "limit pools").unwrap();
+    assert!(!step.matched);
+    assert_eq!(
+        step.detail,
+        "not applied: profile courier-line is not in its scope (profiles: default)"
+    );
+}
+
+#[test]
+fn the_shipped_config_lets_pools_reach_the_courier_line_and_stops_them_on_the_main_line() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/callscreen.yaml");
+    let e = Engine::new(Config::load(&shipped).unwrap());
+    // Six drivers from one 7-digit block of rotating numbers.
+    for i in 1..=6u64 {
+        let v = call(&e, &format!("+86170123400{i:02}"), "025 1234 5678", i * 60);
+        assert_eq!(v.profile, "courier-line");
+        assert_eq!(
+            v.action,
+            Action::Allow,
+            "courier call {i}: {:?}",
+            limited(&v)
+        );
+    }
+    // The same on the main line: the fifth number trips number-pools.
+    for i in 1..=4u64 {
+        let v = call(&e, &format!("+86139123400{i:02}"), "+862566668888", 600 + i);
+        assert_eq!(v.action, Action::Allow, "main-line call {i}");
+    }
+    let v = call(&e, "+8613912340005", "+862566668888", 605);
+    assert_eq!(limited(&v).unwrap(), "number-pools 1391234 tripped");
+}
+
+const BY_RULE: &str = r#"
+lists:
+  known-pool: ["+8617012340001", "+8617012340002", "+8617012340003"]
+rules:
+  - name: known-pool
+    caller_in: known-pool
+    action: block
+limits:
+  - name: learned-prefixes
+    key: caller_prefix
+    digits: 7
+    calls: 2/1h
+    penalty: 1h
+    scope: { rules: known-pool }
+"#;
+
+#[test]
+fn a_limit_scoped_to_rules_counts_their_calls_and_boxes_the_key_for_the_rest() {
+    let e = engine(BY_RULE);
+    // Calls the defaults let through are not counted, however many.
+    for i in 0..10u64 {
+        let v = call(&e, &format!("170123499{i:02}"), "", i);
+        assert!(v.limit.is_none(), "{:?}", limited(&v));
+    }
+    assert!(explain_detail(&e, "17012349999", 11).starts_with(
+        "penalty box only (no rule decided the call; it counts calls decided by known-pool): key 1701234 (7 digits) is not in the penalty box"
+    ));
+    // Three calls the rule blocks: the third is over 2/1h and boxes the prefix
+    // (the rule's verdict stands).
+    for (i, n) in ["17012340001", "17012340002", "17012340003"]
+        .iter()
+        .enumerate()
+    {
+        let v = call(&e, n, "", 20 + i as u64);
+        assert_eq!(v.rule_name(), "known-pool");
+        assert_eq!(v.action, Action::Block);
+    }
+    // Now an unlisted neighbour is refused by the limit's box…
+    let v = call(&e, "17012345555", "", 30);
+    assert_eq!(limited(&v).unwrap(), "learned-prefixes 1701234 penalty");
+    // …while another prefix is not.
+    assert!(call(&e, "17012355555", "", 31).limit.is_none());
 }
 
 #[test]
@@ -531,6 +674,69 @@ fn counters_and_penalties_survive_a_restart_through_the_state_file() {
     let (service, r) = Service::start_with_state(&yaml, Some(&dir));
     r.unwrap();
     assert!(service.restored().is_err());
+    service.shutdown();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn saved_limits(file: &Path) -> Vec<String> {
+    let saved = crate::limits::persist::decode(&std::fs::read(file).unwrap()).unwrap();
+    let mut names: Vec<String> = saved.into_iter().map(|t| t.limit).collect();
+    names.dedup();
+    names
+}
+
+#[test]
+fn restored_state_of_a_limit_the_config_no_longer_has_is_dropped_not_saved_forever() {
+    let dir = temp_dir("gone");
+    let yaml = dir.join("callscreen.yaml");
+    let file = dir.join("callscreen-limits.state");
+    let hammer = "  - name: hammer\n    key: caller\n    calls: 1/1h\n";
+    let now = SystemTime::now();
+    let screen = |service: &Service, caller: &str| {
+        let e = service.engine().unwrap();
+        let v = e.screen(
+            &CallFacts {
+                caller_number: caller,
+                ..CallFacts::default()
+            },
+            now,
+        );
+        v.limit.map(|h| h.limit.name.clone())
+    };
+    std::fs::write(&yaml, format!("{POOL}{hammer}")).unwrap();
+    {
+        let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+        r.unwrap();
+        screen(&service, "13900000001");
+        assert_eq!(screen(&service, "13900000001").unwrap(), "hammer");
+        service.shutdown();
+    }
+    assert_eq!(saved_limits(&file), ["pools", "hammer"]);
+
+    // Restarted without hammer: its state is not carried along.
+    std::fs::write(&yaml, POOL).unwrap();
+    let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+    r.unwrap();
+    service.shutdown();
+    assert_eq!(saved_limits(&file), ["pools"]);
+
+    // A config that fails to load keeps what was read, for the next good one.
+    std::fs::write(&yaml, format!("{POOL}{hammer}")).unwrap();
+    {
+        let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+        r.unwrap();
+        screen(&service, "13900000002");
+        service.shutdown();
+    }
+    std::fs::write(&yaml, "limits: [oops\n").unwrap();
+    let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+    assert!(r.is_err());
+    service.shutdown();
+    assert_eq!(saved_limits(&file), ["pools", "hammer"]);
+    std::fs::write(&yaml, format!("{POOL}{hammer}")).unwrap();
+    let (service, r) = Service::start_with_state(&yaml, Some(&dir));
+    r.unwrap();
+    assert_eq!(screen(&service, "13900000002").unwrap(), "hammer");
     service.shutdown();
     std::fs::remove_dir_all(dir).unwrap();
 }
