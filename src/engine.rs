@@ -326,6 +326,13 @@ impl Engine {
         verdict
     }
 
+    /// Decides a call from a caller the service lets through anyway (one who
+    /// passed a challenge lately): the rules' verdict, with the limits
+    /// neither counted nor checked, as for a call an allow rule lets in.
+    pub fn screen_allowed_caller(&self, call: &CallFacts<'_>, now: SystemTime) -> Verdict<'_> {
+        self.decide(call, now, None)
+    }
+
     /// Decides, and records why each rule matched or not.
     pub fn explain(&self, call: &CallFacts<'_>, now: SystemTime) -> (Verdict<'_>, Vec<TraceStep>) {
         let mut trace = Vec::new();

@@ -126,13 +126,23 @@ pub fn plan_call(
         ..*facts
     };
     let started = std::time::Instant::now();
-    let mut verdict = screen_call(&engine, facts, now);
-    let took = started.elapsed();
-    // A caller who passed a challenge lately is let through.
-    let remembered = match (verdict.action, verdict.caller.number()) {
-        (Action::Block, Some(number)) => service.allow_memory.allowed_until(number, now),
-        _ => None,
+    // A caller who passed a challenge lately is let through, and, like a
+    // call an allow rule lets in, neither counts against the limits nor is
+    // refused by them.
+    let remembered_until = if service.allow_memory.is_empty() {
+        None
+    } else {
+        let plan = &engine.config().numbering;
+        plan.classify(facts.caller_number)
+            .number()
+            .and_then(|number| service.allow_memory.allowed_until(number, now))
     };
+    let mut verdict = match remembered_until {
+        Some(_) => engine.screen_allowed_caller(facts, now),
+        None => screen_call(&engine, facts, now),
+    };
+    let took = started.elapsed();
+    let remembered = remembered_until.filter(|_| verdict.action == Action::Block);
     if remembered.is_some() {
         verdict.action = Action::Allow;
         verdict.reply = None;
@@ -351,6 +361,44 @@ mod tests {
     }
 
     const CHALLENGE: &str = "lists:\n  bad: [\"+86170*\"]\nreplies:\n  ask:\n    kind: challenge\n    prompt: \"tone_stream://%(200,0,800)\"\n    digits: \"1\"\n    remember: 1h\n    fallback: gone\n  gone: {kind: vacant}\nrules:\n  - name: pool\n    caller_in: bad\n    action: block\n    reply: ask\n";
+
+    #[test]
+    fn a_remembered_caller_neither_feeds_nor_meets_the_limits() {
+        // Calls from a challenged pool: the redial limit allows one a minute.
+        let yaml = format!(
+            "{CHALLENGE}limits:\n  - name: redial\n    key: caller\n    calls: 1/1m\n    penalty: 10m\n"
+        );
+        let (s, path) = service(&yaml, "remembered-limits");
+        let now = SystemTime::now();
+        let first = plan_call(&s, &facts("17012345678"), &AppArgs::default(), now);
+        let [.., HostStep::Challenge(c)] = first.steps.as_slice() else {
+            panic!("{:?}", first.steps)
+        };
+        challenge_passed(&s, c, now);
+        // Passed: the next calls are let through, however many, and none of
+        // them trips the limit or carries its variables.
+        for n in 0..5 {
+            let plan = plan_call(&s, &facts("17012345678"), &AppArgs::default(), now);
+            assert!(plan.steps.is_empty(), "call {n}: {:?}", plan.steps);
+            assert!(
+                plan.variables
+                    .contains(&(VAR_REASON, REASON_REMEMBERED.into())),
+                "call {n}: {:?}",
+                plan.variables
+            );
+            assert!(
+                !plan
+                    .variables
+                    .iter()
+                    .any(|(k, _)| k.starts_with("callscreen_limit")),
+                "call {n}: {:?}",
+                plan.variables
+            );
+        }
+        let boxed = crate::commands::run(&s, Some("json penalty list"));
+        assert!(boxed.contains("\"keys\":[]"), "nothing boxed: {boxed}");
+        std::fs::remove_file(path).unwrap();
+    }
 
     #[test]
     fn a_challenge_plans_the_fallback_and_a_pass_is_remembered() {
