@@ -5,7 +5,7 @@
 
 use std::io::BufRead;
 
-use super::{set_field, CallRecord, Field, HistoryError, ReadOptions};
+use super::{set_field, CallRecord, Field, FieldNames, HistoryError, ReadOptions, BOM};
 
 /// Reads calls from CSV, one record at a time.
 pub struct CsvReader<R: BufRead> {
@@ -58,6 +58,9 @@ impl<R: BufRead> CsvReader<R> {
             })?;
         if n == 0 {
             return Ok(false);
+        }
+        if self.next_line == 1 && self.raw.starts_with(BOM) {
+            self.raw.drain(..BOM.len());
         }
         self.next_line += 1;
         if self.raw.last() == Some(&b'\n') {
@@ -147,10 +150,16 @@ impl<R: BufRead> CsvReader<R> {
         let Some(line) = self.read_record()? else {
             return Ok(false);
         };
-        let mut columns = Vec::with_capacity(self.ends.len());
+        let mut columns: Vec<(Field, String)> = Vec::with_capacity(self.ends.len());
+        let mut given = FieldNames::default();
         for i in 0..self.ends.len() {
             let name = String::from_utf8_lossy(self.field(i)).trim().to_string();
-            columns.push((Field::of(&name), name));
+            let field = Field::of(&name);
+            let repeated = columns.iter().any(|(_, n)| *n == name);
+            given
+                .give(field, &name, repeated, "column")
+                .map_err(|m| self.error(line, m))?;
+            columns.push((field, name));
         }
         let has = |f: Field| columns.iter().any(|(c, _)| *c == f);
         let missing: Vec<&str> = [
@@ -308,6 +317,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(err, "calls.csv:2: the call has no time");
+    }
+
+    #[test]
+    fn a_repeated_column_is_refused_not_joined() {
+        let err = read_all("time,caller,destination,caller\n0,13800138000,4000,2\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "calls.csv:1: the column caller is repeated: two values for the caller; keep one"
+        );
+        let err = read_all("# exported\ntime,caller_id_number,destination,from\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "calls.csv:2: the columns caller_id_number and from both give the caller; keep one"
+        );
+        let err = read_all("time,caller,destination,sip_user_agent,sip_user_agent\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("calls.csv:1: the column sip_user_agent is repeated: two values for the channel variable sip_user_agent"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_column() {
+        // Excel's "CSV UTF-8" starts the file with U+FEFF.
+        let calls = read_all("\u{feff}time,caller,destination\n0,13800138000,4000\n").unwrap();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].caller_number, "13800138000");
+        // Only at the very start: elsewhere it is data.
+        let calls = read_all("time,caller,destination,caller_name\n0,1,4000,\u{feff}x\n").unwrap();
+        assert_eq!(calls[0].caller_name, "\u{feff}x");
     }
 
     #[test]

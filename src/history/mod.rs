@@ -254,8 +254,10 @@ impl Format {
         }
     }
 
-    /// Guesses from the first bytes: JSON Lines start with `{`.
+    /// Guesses from the first bytes: JSON Lines start with `{` (after a
+    /// byte order mark, if any).
     pub fn sniff(head: &[u8]) -> Format {
+        let head = head.strip_prefix(BOM).unwrap_or(head);
         match head.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') => Format::JsonLines,
             _ => Format::Csv,
@@ -313,15 +315,87 @@ pub(crate) fn set_field(
             record.time = stamp.time;
             record.offset = stamp.offset;
         }
-        Field::Caller => record.caller_number.push_str(value),
-        Field::CallerName => record.caller_name.push_str(value),
-        Field::Destination => record.destination.push_str(value),
-        Field::NetworkAddr => record.network_addr.push_str(value),
-        Field::Profile => record.profile.push_str(value),
+        Field::Caller => set_text(&mut record.caller_number, value),
+        Field::CallerName => set_text(&mut record.caller_name, value),
+        Field::Destination => set_text(&mut record.destination, value),
+        Field::NetworkAddr => set_text(&mut record.network_addr, value),
+        Field::Profile => set_text(&mut record.profile, value),
         Field::Variable => record.push_variable(name, value),
     }
     Ok(())
 }
+
+/// Replaces `text` with `value`, keeping its buffer.
+fn set_text(text: &mut String, value: &str) {
+    text.clear();
+    text.push_str(value);
+}
+
+/// Which column or key gave each field of a call, to refuse a second one:
+/// two values for one field are a mistake in the file (or two spellings of
+/// one field, `caller` and `caller_id_number`), and neither can be picked
+/// without guessing.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FieldNames {
+    /// The column or key that gave each field (empty: none yet).
+    given: [String; 6],
+}
+
+impl Field {
+    /// The field's place in [`FieldNames`] and its name in messages;
+    /// `None` for channel variables (told apart by name).
+    fn slot(self) -> Option<(usize, &'static str)> {
+        match self {
+            Field::Time => Some((0, "the call's time")),
+            Field::Caller => Some((1, "the caller")),
+            Field::CallerName => Some((2, "the caller name")),
+            Field::Destination => Some((3, "the destination")),
+            Field::NetworkAddr => Some((4, "the network address")),
+            Field::Profile => Some((5, "the profile")),
+            Field::Variable => None,
+        }
+    }
+}
+
+impl FieldNames {
+    /// Forgets the fields given (keeping the buffers).
+    pub(crate) fn clear(&mut self) {
+        self.given.iter_mut().for_each(String::clear);
+    }
+
+    /// Notes that the column or key (`what`) `name` gives `field`; an error
+    /// naming both when one gave it already. A channel variable is
+    /// repeated when `variable_given` says its name was given before.
+    pub(crate) fn give(
+        &mut self,
+        field: Field,
+        name: &str,
+        variable_given: bool,
+        what: &str,
+    ) -> Result<(), String> {
+        let (first, field_name) = match field.slot() {
+            Some((slot, text)) => {
+                let given = &mut self.given[slot];
+                if given.is_empty() {
+                    given.push_str(name);
+                    return Ok(());
+                }
+                (given.as_str(), text.to_string())
+            }
+            None if variable_given => (name, format!("the channel variable {name}")),
+            None => return Ok(()),
+        };
+        Err(if first == name {
+            format!("the {what} {name} is repeated: two values for {field_name}; keep one")
+        } else {
+            format!("the {what}s {first} and {name} both give {field_name}; keep one")
+        })
+    }
+}
+
+/// The byte order mark some programs (Excel's "CSV UTF-8") put at the start
+/// of a file: not part of the first column's name.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 #[cfg(test)]
 mod tests {
