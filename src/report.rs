@@ -15,6 +15,7 @@ use crate::durations::parse_duration;
 use crate::ledger::{files, LedgerRecord};
 use crate::numbers::NumberPlan;
 use crate::pattern::Pattern;
+use crate::summary::cells::csv_field;
 use crate::timefmt::{iso8601_utc, parse_iso8601};
 
 /// Output formats.
@@ -308,20 +309,6 @@ fn outcomes(row: &Row) -> String {
     join(row.outcomes.iter().map(|(k, v)| format!("{k}:{v}")))
 }
 
-fn csv_field(text: &str) -> String {
-    // A leading = - @ would start a formula in a spreadsheet.
-    let guarded = if text.starts_with(['=', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
-}
-
 fn text_value(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '?' } else { c })
@@ -341,18 +328,24 @@ pub fn render(report: &Report, format: Format) -> String {
                 ("destination", &report.by_destination),
             ] {
                 for r in rows {
-                    let _ = writeln!(
-                        out,
-                        "{table},{},{},{},{},{},{},{},{}",
-                        csv_field(&r.key),
-                        r.calls,
-                        r.callers,
-                        r.first_seen,
-                        r.last_seen,
-                        csv_field(&join(&r.rules)),
-                        csv_field(&outcomes(r)),
-                        csv_field(&join(r.names.iter().map(|n| text_value(n)))),
-                    );
+                    let cells = [
+                        table.to_string(),
+                        r.key.clone(),
+                        r.calls.to_string(),
+                        r.callers.to_string(),
+                        r.first_seen.clone(),
+                        r.last_seen.clone(),
+                        join(&r.rules),
+                        outcomes(r),
+                        join(r.names.iter().map(|n| text_value(n))),
+                    ];
+                    for (i, cell) in cells.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        csv_field(&mut out, cell);
+                    }
+                    out.push('\n');
                 }
             }
             out
@@ -578,6 +571,36 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
         assert_eq!(json["calls"], 4);
         assert_eq!(json["by_block"][0]["key"], "+861701234*");
+    }
+
+    /// Caller names and rule names reach a spreadsheet: whatever would
+    /// start a formula (= + - @ tab CR) is shown as text.
+    #[test]
+    fn csv_cells_cannot_start_a_formula() {
+        let r = Report {
+            by_caller: vec![Row {
+                key: "@SUM(1+1)".into(),
+                calls: 1,
+                first_seen: "2026-05-01T08:00:00.000Z".into(),
+                last_seen: "2026-05-01T08:00:00.000Z".into(),
+                rules: ["+cmd|' /C calc'!A0".to_string()].into(),
+                outcomes: [("blocked".to_string(), 1)].into(),
+                names: ["-2+3".to_string(), "x".to_string()].into(),
+                ..Row::default()
+            }],
+            by_destination: vec![Row {
+                key: "\t=1+1".into(),
+                ..Row::default()
+            }],
+            ..Report::default()
+        };
+        let csv = render(&r, Format::Csv);
+        let rows: Vec<&str> = csv.lines().skip(1).collect();
+        assert_eq!(
+            rows[0],
+            "caller,'@SUM(1+1),1,0,2026-05-01T08:00:00.000Z,2026-05-01T08:00:00.000Z,'+cmd|' /C calc'!A0,blocked:1,'-2+3 x"
+        );
+        assert_eq!(rows[1], "destination,'\t=1+1,0,0,,,,,");
     }
 
     #[test]

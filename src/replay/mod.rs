@@ -60,6 +60,7 @@ pub fn outcome_of<'a>(call: &'a CallRecord, v: &'a Verdict<'_>) -> Outcome<'a> {
         caller: v.caller,
         caller_number: &call.caller_number,
         destination: &call.destination,
+        profile: v.profile,
         verdict: v.action.as_str(),
         rule: v.rule_name(),
         reason: v.reason.as_str(),
@@ -285,6 +286,51 @@ mod tests {
             lines[3].ends_with(",block,pool,list,busy,,"),
             "{}",
             lines[3]
+        );
+    }
+
+    /// The `profile` column shows the profile whose rules decided, whether
+    /// the history asked for it or the engine routed the call to it by its
+    /// destination.
+    #[test]
+    fn the_profile_written_is_the_one_the_engine_chose() {
+        let yaml = "lists:\n  pool: [\"+86170*\"]\nrules:\n  - name: pool\n    caller_in: pool\n    action: block\n\
+            profiles:\n  courier-line:\n    destination: \"+8613300001111\"\n    rules:\n      - name: courier-pool\n        caller_in: pool\n        action: allow\n";
+        let mut twin = Twin::new(Engine::new(
+            Config::parse(yaml, Path::new("p.yaml")).unwrap(),
+        ));
+        let history = "time,caller,destination,profile\n\
+            0,017012345678,013300001111,\n\
+            1,017012345678,4000,\n\
+            2,017012345678,4000,courier-line\n\
+            3,017012345678,4000,no-such-profile\n";
+        let reader = HistoryReader::new(
+            Format::Csv,
+            history.as_bytes(),
+            "h.csv",
+            ReadOptions::default(),
+        );
+        let mut order = TimeOrder::new(reader, "h.csv", 16);
+        let mut writer = VerdictWriter::new(Vec::new(), Format::Csv).unwrap();
+        replay(
+            &mut twin,
+            &mut order,
+            SummaryOptions::default(),
+            0,
+            Some(&mut writer),
+            &mut Progress::hidden(),
+        )
+        .unwrap();
+        let text = String::from_utf8(writer.finish().unwrap()).unwrap();
+        let column = out::COLUMNS.iter().position(|c| *c == "profile").unwrap();
+        let profiles: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(column).unwrap())
+            .collect();
+        assert_eq!(
+            profiles,
+            ["courier-line", "default", "courier-line", "default"]
         );
     }
 }

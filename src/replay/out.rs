@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+pub use crate::summary::cells::{csv_field, json_string};
+
 use crate::history::{CallRecord, Format};
 use crate::numbers::Caller;
 use crate::summary::Outcome;
@@ -75,7 +77,7 @@ impl<W: Write> VerdictWriter<W> {
             &rec.caller_name,
             &self.caller,
             &rec.destination,
-            &rec.profile,
+            o.profile,
             o.verdict,
             o.rule,
             o.reason,
@@ -121,57 +123,41 @@ impl<W: Write> VerdictWriter<W> {
     }
 }
 
-/// Appends a CSV field, quoted when it must be.
-pub fn csv_field(out: &mut String, v: &str) {
-    if v.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        for c in v.chars() {
-            if c == '"' {
-                out.push('"');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    } else {
-        out.push_str(v);
-    }
-}
-
-/// Appends a JSON string literal.
-pub fn json_string(out: &mut String, v: &str) {
-    out.push('"');
-    if !v.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        out.push_str(v);
-        out.push('"');
-        return;
-    }
-    for c in v.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Caller names and numbers come from robocallers, and `--out` CSV is
+    /// opened in spreadsheets: what would start a formula is shown as text.
     #[test]
-    fn fields_are_escaped() {
-        let mut s = String::new();
-        csv_field(&mut s, "a,\"b\"");
-        assert_eq!(s, "\"a,\"\"b\"\"\"");
-        let mut s = String::new();
-        json_string(&mut s, "a\"\\\n\u{1}é");
-        assert_eq!(s, "\"a\\\"\\\\\\n\\u0001é\"");
+    fn a_hostile_caller_cannot_put_a_formula_in_the_csv() {
+        let mut rec = CallRecord::default();
+        rec.line = 2;
+        rec.caller_number = "@SUM(1+1)*cmd|' /C calc'!A0".to_string();
+        rec.caller_name = "=HYPERLINK(\"http://evil\",\"ok\")".to_string();
+        rec.destination = "+8613300001111".to_string();
+        let o = Outcome {
+            time: rec.time,
+            caller: Caller::Malformed,
+            caller_number: &rec.caller_number,
+            destination: &rec.destination,
+            profile: "-home",
+            verdict: "block",
+            rule: "\tx",
+            reason: "list",
+            reply: "+busy",
+            limit: "",
+            shadow: "",
+            line: rec.line,
+        };
+        let mut w = VerdictWriter::new(Vec::new(), Format::Csv).unwrap();
+        w.write(&rec, &o, 0).unwrap();
+        let text = String::from_utf8(w.finish().unwrap()).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert_eq!(
+            row,
+            "2,1970-01-01T00:00:00Z,'@SUM(1+1)*cmd|' /C calc'!A0,\"'=HYPERLINK(\"\"http://evil\"\",\"\"ok\"\")\",\
+             malformed,+8613300001111,'-home,block,'\tx,list,'+busy,,"
+        );
     }
 }

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use crate::numbers::{Caller, E164};
 use crate::timefmt::epoch_seconds;
 
+pub mod cells;
 pub mod html;
 pub mod ledger;
 pub mod text;
@@ -31,6 +32,9 @@ pub struct Outcome<'a> {
     pub caller_number: &'a str,
     /// The number called.
     pub destination: &'a str,
+    /// The screening profile whose rules decided (`default`: the top-level
+    /// rules), as the engine chose it.
+    pub profile: &'a str,
     /// `allow`, `block` or `error`.
     pub verdict: &'a str,
     /// The deciding rule (`default` when none).
@@ -330,6 +334,7 @@ mod tests {
             caller: plan.classify(caller),
             caller_number: caller,
             destination: "4000",
+            profile: "default",
             verdict,
             rule: if verdict == "block" {
                 "pool"
