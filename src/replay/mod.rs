@@ -190,8 +190,22 @@ pub struct SummaryOptions {
 }
 
 /// Replays every call of `input` through `twin`, summarising, and writing
-/// one verdict per call to `out` if given.
+/// one verdict per call to `out` if given. The progress bar is wiped at the
+/// end, whether the replay finished or stopped on an error.
 pub fn replay<W: Write>(
+    twin: &mut Twin,
+    input: &mut TimeOrder<impl BufRead>,
+    options: SummaryOptions,
+    assumed_offset: i32,
+    out: Option<&mut VerdictWriter<W>>,
+    progress: &mut Progress,
+) -> Result<ReplayReport, ReplayError> {
+    let result = replay_calls(twin, input, options, assumed_offset, out, progress);
+    progress.finish();
+    result
+}
+
+fn replay_calls<W: Write>(
     twin: &mut Twin,
     input: &mut TimeOrder<impl BufRead>,
     options: SummaryOptions,
@@ -218,7 +232,6 @@ pub fn replay<W: Write>(
         }
         progress.tick(summary.calls);
     }
-    progress.finish();
     Ok(ReplayReport {
         summary,
         reordered: input.reordered(),
@@ -331,6 +344,57 @@ mod tests {
         assert_eq!(
             profiles,
             ["courier-line", "default", "courier-line", "default"]
+        );
+    }
+
+    /// A buffer the progress bar draws into, readable by the test.
+    #[derive(Clone, Default)]
+    struct Screen(Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Screen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A replay that stops on a bad line wipes its progress bar, so the
+    /// error is not printed after a half-drawn bar.
+    #[test]
+    fn the_progress_bar_is_wiped_when_a_replay_stops_on_an_error() {
+        let mut history = String::from("time,caller,destination\n");
+        for i in 0..progress::TICK_EVERY + 10 {
+            history.push_str(&format!("{i},13800138000,4000\n"));
+        }
+        history.push_str("soon,13800138000,4000\n");
+        let reader = HistoryReader::new(
+            Format::Csv,
+            history.as_bytes(),
+            "h.csv",
+            ReadOptions::default(),
+        );
+        let mut order = TimeOrder::new(reader, "h.csv", 0);
+        let screen = Screen::default();
+        let mut progress = Progress::drawing_to(Box::new(screen.clone()));
+        let err = replay::<std::io::Sink>(
+            &mut twin(),
+            &mut order,
+            SummaryOptions::default(),
+            0,
+            None,
+            &mut progress,
+        )
+        .err()
+        .expect("the bad line stops the replay");
+        assert!(err.to_string().starts_with("h.csv:"), "{err}");
+        let drawn = String::from_utf8(screen.0.borrow().clone()).unwrap();
+        assert!(drawn.contains(" calls/s"), "the bar was drawn: {drawn:?}");
+        assert!(
+            drawn.ends_with(&format!("\r{:78}\r", "")),
+            "and wiped: {drawn:?}"
         );
     }
 }
