@@ -10,7 +10,7 @@ use std::io::BufRead;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::{set_field, CallRecord, Field, FieldNames, HistoryError, ReadOptions, BOM};
+use super::{set_field, CallRecord, Field, FieldNames, HistoryError, ReadOptions, TimeReader, BOM};
 
 /// Reads calls from JSON Lines, one line at a time.
 pub struct JsonlReader<R: BufRead> {
@@ -20,6 +20,7 @@ pub struct JsonlReader<R: BufRead> {
     next_line: u64,
     raw: Vec<u8>,
     given: FieldNames,
+    times: TimeReader,
 }
 
 impl<R: BufRead> JsonlReader<R> {
@@ -32,6 +33,7 @@ impl<R: BufRead> JsonlReader<R> {
             next_line: 1,
             raw: Vec::with_capacity(512),
             given: FieldNames::default(),
+            times: TimeReader::default(),
         }
     }
 
@@ -67,6 +69,7 @@ impl<R: BufRead> JsonlReader<R> {
                 options: self.options,
                 seen: &mut seen,
                 given: &mut self.given,
+                times: &mut self.times,
             }
             .deserialize(&mut de)
             .and_then(|()| de.end());
@@ -111,6 +114,7 @@ struct Fill<'r> {
     options: ReadOptions,
     seen: &'r mut Seen,
     given: &'r mut FieldNames,
+    times: &'r mut TimeReader,
 }
 
 impl<'de> DeserializeSeed<'de> for Fill<'_> {
@@ -151,7 +155,7 @@ impl<'de> Visitor<'de> for Fill<'_> {
                 Field::Destination => self.seen.destination = true,
                 _ => {}
             }
-            set_field(self.record, field, &key, &value, self.options)
+            set_field(self.record, field, &key, &value, self.options, self.times)
                 .map_err(|m| de::Error::custom(format!("key {key}: {m}")))?;
         }
         Ok(())

@@ -16,10 +16,12 @@ use crate::engine::CallFacts;
 mod csv;
 mod jsonl;
 pub mod order;
+mod times;
 
 pub use self::csv::CsvReader;
 pub use self::jsonl::JsonlReader;
 pub use self::order::TimeOrder;
+use self::times::TimeReader;
 
 /// One past call, read from a history. Its strings are reused from call to
 /// call: a reader fills an existing record without allocating once the
@@ -94,10 +96,11 @@ impl CallRecord {
             self.variables.push((String::new(), String::new()));
         }
         let (n, v) = &mut self.variables[self.variable_count];
-        n.clear();
-        n.push_str(name);
-        v.clear();
-        v.push_str(value);
+        // A CSV column gives the same name to every call.
+        if n != name {
+            set_text(n, name);
+        }
+        set_text(v, value);
         self.variable_count += 1;
     }
 
@@ -105,18 +108,31 @@ impl CallRecord {
     /// them from the channel: the one place that maps a history row onto a
     /// call (its profile column, and its other columns as channel variables).
     pub fn with_facts<R>(&self, f: impl FnOnce(&CallFacts<'_>) -> R) -> R {
-        let variables: Vec<(&str, &str)> = self
-            .variables()
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        // The variables as the engine takes them: on the stack for the few
+        // columns a history usually has, so a call costs no allocation.
+        const ON_STACK: usize = 8;
+        let given = self.variables();
+        let mut stack = [("", ""); ON_STACK];
+        let heap: Vec<(&str, &str)>;
+        let variables: &[(&str, &str)] = if given.len() <= ON_STACK {
+            for (slot, (n, v)) in stack.iter_mut().zip(given) {
+                *slot = (n.as_str(), v.as_str());
+            }
+            &stack[..given.len()]
+        } else {
+            heap = given
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            &heap
+        };
         f(&CallFacts {
             caller_number: &self.caller_number,
             caller_name: &self.caller_name,
             destination: &self.destination,
             network_addr: &self.network_addr,
             profile: &self.profile,
-            variables: &variables,
+            variables,
             ..CallFacts::default()
         })
     }
@@ -307,10 +323,12 @@ pub(crate) fn set_field(
     name: &str,
     value: &str,
     options: ReadOptions,
+    times: &mut TimeReader,
 ) -> Result<(), String> {
     match field {
         Field::Time => {
-            let stamp = crate::timefmt::parse_timestamp(value, options.assumed_offset)
+            let stamp = times
+                .read(value, options.assumed_offset)
                 .map_err(|e| e.to_string())?;
             record.time = stamp.time;
             record.offset = stamp.offset;
