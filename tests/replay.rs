@@ -122,7 +122,7 @@ fn replay_decides_as_the_live_module_does() {
                 var(var_name),
                 "line {}: {key} differs for caller {:?}",
                 call.line,
-                call.caller_number
+                call.caller_number()
             );
         }
         rules_seen.insert(var(VAR_RULE).to_string());

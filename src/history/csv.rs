@@ -435,12 +435,12 @@ mod tests {
         .unwrap();
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[0].line, 3);
-        assert_eq!(calls[0].caller_number, "017012345678");
-        assert_eq!(calls[0].caller_name, "Shop, Ltd");
+        assert_eq!(calls[0].caller_number(), "017012345678");
+        assert_eq!(calls[0].caller_name(), "Shop, Ltd");
         assert_eq!(calls[0].variable("sip_user_agent"), Some("Dialer 1.0"));
         assert_eq!(epoch_seconds(calls[0].time), 1_714_521_600);
         assert_eq!(calls[1].line, 5);
-        assert_eq!(calls[1].caller_number, "anonymous");
+        assert_eq!(calls[1].caller_number(), "anonymous");
     }
 
     #[test]
@@ -451,7 +451,7 @@ mod tests {
              0,2,4000,x\r\n",
         )
         .unwrap();
-        assert_eq!(calls[0].caller_name, "say \"hi\"\nagain");
+        assert_eq!(calls[0].caller_name(), "say \"hi\"\nagain");
         assert_eq!(calls[1].line, 4);
     }
 
@@ -519,10 +519,10 @@ mod tests {
         // Excel's "CSV UTF-8" starts the file with U+FEFF.
         let calls = read_all("\u{feff}time,caller,destination\n0,13800138000,4000\n").unwrap();
         assert_eq!(calls.len(), 1);
-        assert_eq!(calls[0].caller_number, "13800138000");
+        assert_eq!(calls[0].caller_number(), "13800138000");
         // Only at the very start: elsewhere it is data.
         let calls = read_all("time,caller,destination,caller_name\n0,1,4000,\u{feff}x\n").unwrap();
-        assert_eq!(calls[0].caller_name, "\u{feff}x");
+        assert_eq!(calls[0].caller_name(), "\u{feff}x");
     }
 
     #[test]

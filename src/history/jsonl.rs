@@ -306,14 +306,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(calls.len(), 2);
-        assert_eq!(calls[0].caller_number, "017012345678");
-        assert_eq!(calls[0].destination, "4000");
+        assert_eq!(calls[0].caller_number(), "017012345678");
+        assert_eq!(calls[0].destination(), "4000");
         assert_eq!(calls[0].variable("sip_user_agent"), Some("Dialer"));
         assert_eq!(calls[0].variable("vip"), Some("true"));
         assert_eq!(calls[0].variable("x"), None);
         assert_eq!(calls[0].offset, Some(8 * 3600));
         assert_eq!(calls[1].line, 3);
-        assert_eq!(calls[1].caller_number, "");
+        assert_eq!(calls[1].caller_number(), "");
         assert_eq!(epoch_seconds(calls[1].time), 1_714_521_600);
     }
 
@@ -353,7 +353,7 @@ mod tests {
     fn a_byte_order_mark_starts_the_first_line_only() {
         let calls =
             read_all("\u{feff}{\"time\":0,\"caller\":\"1\",\"destination\":\"2\"}\n").unwrap();
-        assert_eq!(calls[0].caller_number, "1");
+        assert_eq!(calls[0].caller_number(), "1");
         assert_eq!(
             Format::sniff("\u{feff}{\"time\":0}".as_bytes()),
             Format::JsonLines

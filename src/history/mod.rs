@@ -23,10 +23,12 @@ pub use self::jsonl::JsonlReader;
 pub use self::order::TimeOrder;
 use self::times::TimeReader;
 
-/// One past call, read from a history. Its strings are reused from call to
-/// call: a reader fills an existing record without allocating once the
-/// record has grown to the size of the longest values.
-#[derive(Clone, Debug)]
+/// One past call, read from a history. Its texts lie one after the other
+/// in one buffer, reused from call to call: a reader fills an existing
+/// record without allocating once it has grown to the size of the longest
+/// call, and a record held in the reorder window is a few cache lines in
+/// two places rather than a string for each field.
+#[derive(Clone)]
 pub struct CallRecord {
     /// Line of the file where the call starts (1-based).
     pub line: u64,
@@ -34,19 +36,28 @@ pub struct CallRecord {
     pub time: SystemTime,
     /// The UTC offset its time was written with, if any (seconds east).
     pub offset: Option<i32>,
-    /// Caller ID number as received.
-    pub caller_number: String,
-    /// Caller ID name as received.
-    pub caller_name: String,
-    /// The number called (the DID).
-    pub destination: String,
-    /// Address the call came from.
-    pub network_addr: String,
-    /// Screening profile, when the history names one.
-    pub profile: String,
-    variables: Vec<(String, String)>,
-    variable_count: usize,
+    /// Every text of the call.
+    text: String,
+    /// Where the caller number, caller name, destination, network address
+    /// and profile lie in `text` (empty when not given).
+    fields: [Span; 5],
+    /// Where the name and value of each channel variable lie in `text`.
+    variables: Vec<(Span, Span)>,
 }
+
+/// A piece of a record's text: `start..end`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// The place in [`CallRecord::fields`] of each text field.
+const CALLER_NUMBER: usize = 0;
+const CALLER_NAME: usize = 1;
+const DESTINATION: usize = 2;
+const NETWORK_ADDR: usize = 3;
+const PROFILE: usize = 4;
 
 impl Default for CallRecord {
     fn default() -> Self {
@@ -54,54 +65,118 @@ impl Default for CallRecord {
             line: 0,
             time: SystemTime::UNIX_EPOCH,
             offset: None,
-            caller_number: String::new(),
-            caller_name: String::new(),
-            destination: String::new(),
-            network_addr: String::new(),
-            profile: String::new(),
+            text: String::new(),
+            fields: [Span::default(); 5],
             variables: Vec::new(),
-            variable_count: 0,
         }
     }
 }
 
+impl fmt::Debug for CallRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallRecord")
+            .field("line", &self.line)
+            .field("time", &self.time)
+            .field("offset", &self.offset)
+            .field("caller_number", &self.caller_number())
+            .field("caller_name", &self.caller_name())
+            .field("destination", &self.destination())
+            .field("network_addr", &self.network_addr())
+            .field("profile", &self.profile())
+            .field("variables", &self.variables().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 impl CallRecord {
-    /// Empties the record, keeping its buffers.
+    /// Empties the record, keeping its buffer.
     pub fn clear(&mut self) {
-        self.caller_number.clear();
-        self.caller_name.clear();
-        self.destination.clear();
-        self.network_addr.clear();
-        self.profile.clear();
-        self.variable_count = 0;
+        self.text.clear();
+        self.fields = [Span::default(); 5];
+        self.variables.clear();
         self.offset = None;
     }
 
+    fn push(&mut self, value: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(value);
+        Span {
+            start,
+            end: self.text.len(),
+        }
+    }
+
+    fn text_of(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or("")
+    }
+
+    /// Caller ID number as received.
+    pub fn caller_number(&self) -> &str {
+        self.text_of(self.fields[CALLER_NUMBER])
+    }
+
+    /// Caller ID name as received.
+    pub fn caller_name(&self) -> &str {
+        self.text_of(self.fields[CALLER_NAME])
+    }
+
+    /// The number called (the DID).
+    pub fn destination(&self) -> &str {
+        self.text_of(self.fields[DESTINATION])
+    }
+
+    /// Address the call came from.
+    pub fn network_addr(&self) -> &str {
+        self.text_of(self.fields[NETWORK_ADDR])
+    }
+
+    /// Screening profile, when the history names one.
+    pub fn profile(&self) -> &str {
+        self.text_of(self.fields[PROFILE])
+    }
+
+    /// Sets the caller ID number.
+    pub fn set_caller_number(&mut self, value: &str) {
+        self.fields[CALLER_NUMBER] = self.push(value);
+    }
+
+    /// Sets the caller ID name.
+    pub fn set_caller_name(&mut self, value: &str) {
+        self.fields[CALLER_NAME] = self.push(value);
+    }
+
+    /// Sets the number called.
+    pub fn set_destination(&mut self, value: &str) {
+        self.fields[DESTINATION] = self.push(value);
+    }
+
+    /// Sets the address the call came from.
+    pub fn set_network_addr(&mut self, value: &str) {
+        self.fields[NETWORK_ADDR] = self.push(value);
+    }
+
+    /// Sets the screening profile.
+    pub fn set_profile(&mut self, value: &str) {
+        self.fields[PROFILE] = self.push(value);
+    }
+
     /// Other columns or keys of the call: channel variables, by name.
-    pub fn variables(&self) -> &[(String, String)] {
-        &self.variables[..self.variable_count]
+    pub fn variables(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.variables
+            .iter()
+            .map(|&(n, v)| (self.text_of(n), self.text_of(v)))
     }
 
     /// The value of a channel variable given in the history.
     pub fn variable(&self, name: &str) -> Option<&str> {
-        self.variables()
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.variables().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
-    /// Adds a channel variable (reusing a previous call's buffers).
+    /// Adds a channel variable.
     pub fn push_variable(&mut self, name: &str, value: &str) {
-        if self.variable_count == self.variables.len() {
-            self.variables.push((String::new(), String::new()));
-        }
-        let (n, v) = &mut self.variables[self.variable_count];
-        // A CSV column gives the same name to every call.
-        if n != name {
-            set_text(n, name);
-        }
-        set_text(v, value);
-        self.variable_count += 1;
+        let name = self.push(name);
+        let value = self.push(value);
+        self.variables.push((name, value));
     }
 
     /// Runs `f` on the facts the engine screens, as the module would read
@@ -111,27 +186,23 @@ impl CallRecord {
         // The variables as the engine takes them: on the stack for the few
         // columns a history usually has, so a call costs no allocation.
         const ON_STACK: usize = 8;
-        let given = self.variables();
         let mut stack = [("", ""); ON_STACK];
         let heap: Vec<(&str, &str)>;
-        let variables: &[(&str, &str)] = if given.len() <= ON_STACK {
-            for (slot, (n, v)) in stack.iter_mut().zip(given) {
-                *slot = (n.as_str(), v.as_str());
+        let variables: &[(&str, &str)] = if self.variables.len() <= ON_STACK {
+            for (slot, pair) in stack.iter_mut().zip(self.variables()) {
+                *slot = pair;
             }
-            &stack[..given.len()]
+            &stack[..self.variables.len()]
         } else {
-            heap = given
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
+            heap = self.variables().collect();
             &heap
         };
         f(&CallFacts {
-            caller_number: &self.caller_number,
-            caller_name: &self.caller_name,
-            destination: &self.destination,
-            network_addr: &self.network_addr,
-            profile: &self.profile,
+            caller_number: self.caller_number(),
+            caller_name: self.caller_name(),
+            destination: self.destination(),
+            network_addr: self.network_addr(),
+            profile: self.profile(),
             variables,
             ..CallFacts::default()
         })
@@ -333,20 +404,14 @@ pub(crate) fn set_field(
             record.time = stamp.time;
             record.offset = stamp.offset;
         }
-        Field::Caller => set_text(&mut record.caller_number, value),
-        Field::CallerName => set_text(&mut record.caller_name, value),
-        Field::Destination => set_text(&mut record.destination, value),
-        Field::NetworkAddr => set_text(&mut record.network_addr, value),
-        Field::Profile => set_text(&mut record.profile, value),
+        Field::Caller => record.set_caller_number(value),
+        Field::CallerName => record.set_caller_name(value),
+        Field::Destination => record.set_destination(value),
+        Field::NetworkAddr => record.set_network_addr(value),
+        Field::Profile => record.set_profile(value),
         Field::Variable => record.push_variable(name, value),
     }
     Ok(())
-}
-
-/// Replaces `text` with `value`, keeping its buffer.
-fn set_text(text: &mut String, value: &str) {
-    text.clear();
-    text.push_str(value);
 }
 
 /// Which column or key gave each field of a call, to refuse a second one:

@@ -113,8 +113,8 @@ fn diff_calls(
                 line: call.line,
                 time: call.time,
                 offset: call.offset,
-                caller: call.caller_number.clone(),
-                destination: call.destination.clone(),
+                caller: call.caller_number().to_string(),
+                destination: call.destination().to_string(),
                 old: side(&a),
                 new: side(&b),
             };

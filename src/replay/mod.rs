@@ -58,8 +58,8 @@ pub fn outcome_of<'a>(call: &'a CallRecord, v: &'a Verdict<'_>) -> Outcome<'a> {
     Outcome {
         time: call.time,
         caller: v.caller,
-        caller_number: &call.caller_number,
-        destination: &call.destination,
+        caller_number: call.caller_number(),
+        destination: call.destination(),
         profile: v.profile,
         verdict: v.action.as_str(),
         rule: v.rule_name(),

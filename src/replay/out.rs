@@ -75,10 +75,10 @@ impl<W: Write> VerdictWriter<W> {
         let values: [&str; 13] = [
             line_no,
             time,
-            &rec.caller_number,
-            &rec.caller_name,
+            rec.caller_number(),
+            rec.caller_name(),
             &self.caller,
-            &rec.destination,
+            rec.destination(),
             o.profile,
             o.verdict,
             o.rule,
@@ -210,14 +210,14 @@ mod tests {
     fn a_hostile_caller_cannot_put_a_formula_in_the_csv() {
         let mut rec = CallRecord::default();
         rec.line = 2;
-        rec.caller_number = "@SUM(1+1)*cmd|' /C calc'!A0".to_string();
-        rec.caller_name = "=HYPERLINK(\"http://evil\",\"ok\")".to_string();
-        rec.destination = "+8613300001111".to_string();
+        rec.set_caller_number("@SUM(1+1)*cmd|' /C calc'!A0");
+        rec.set_caller_name("=HYPERLINK(\"http://evil\",\"ok\")");
+        rec.set_destination("+8613300001111");
         let o = Outcome {
             time: rec.time,
             caller: Caller::Malformed,
-            caller_number: &rec.caller_number,
-            destination: &rec.destination,
+            caller_number: rec.caller_number(),
+            destination: rec.destination(),
             profile: "-home",
             verdict: "block",
             rule: "\tx",
