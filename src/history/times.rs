@@ -10,6 +10,7 @@ use std::time::Duration;
 #[cfg(test)]
 use std::time::SystemTime;
 
+use crate::summary::same_bytes;
 use crate::timefmt::{parse_timestamp, Stamp, TimeError};
 
 /// Where the seconds are in `YYYY-MM-DDTHH:MM:SS…`.
@@ -51,8 +52,8 @@ impl TimeReader {
             (self.stamp, seconds_of(b), seconds_of(&self.text))
         {
             if b.len() == self.text.len()
-                && b[..SECONDS.start] == self.text[..SECONDS.start]
-                && b[SECONDS.end..] == self.text[SECONDS.end..]
+                && same_bytes(&b[..SECONDS.start], &self.text[..SECONDS.start])
+                && same_bytes(&b[SECONDS.end..], &self.text[SECONDS.end..])
             {
                 let time = if now >= before {
                     last.time + Duration::from_secs(now - before)

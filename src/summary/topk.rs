@@ -96,7 +96,7 @@ impl<K: Key> TopK<K> {
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(16);
         TopK {
-            counts: FastMap::with_capacity_and_hasher(capacity * 2, Default::default()),
+            counts: FastMap::default(),
             errors: FastMap::default(),
             capacity,
             floor: 0,
