@@ -386,8 +386,12 @@ fn fill(
     record.line = line;
     let mut has_time = false;
     // Checked once for the whole record; fields split at ASCII commas and
-    // quotes, so each is valid where the whole is.
+    // quotes, so each is valid where the whole is, and is kept as a piece
+    // of the record's one copy of the whole.
     let whole = std::str::from_utf8(bytes).ok();
+    if let Some(t) = whole {
+        record.set_line(t);
+    }
     for ((field, name), &(start, end)) in c.columns.iter().zip(spans) {
         let text = match whole {
             Some(t) => std::borrow::Cow::Borrowed(&t[start..end]),
@@ -399,6 +403,9 @@ fn fill(
                 continue;
             }
             has_time = true;
+        } else if whole.is_some() {
+            record.set_from_line(*field, name, start, end);
+            continue;
         }
         set_field(record, *field, name, &text, c.options, c.times)
             .map_err(|m| error(format!("column {name}: {m}")))?;
@@ -573,6 +580,31 @@ mod tests {
         for capacity in 1..text.len() {
             assert_eq!(read(capacity), whole, "buffer of {capacity} bytes");
         }
+    }
+
+    /// A caller name that is not UTF-8 is data: read with replacement
+    /// characters, the other fields as they are.
+    #[test]
+    fn bytes_that_are_not_utf8_are_kept_as_far_as_they_can_be() {
+        let text = b"time,caller,caller_name,destination,ua\n0,13800138000,Bad\xff\xfeName,4000,x\n0,1,ok,4001,y\n";
+        let mut r = CsvReader::new(&text[..], "calls.csv", ReadOptions::default());
+        let mut rec = CallRecord::default();
+        assert!(r.read_into(&mut rec).unwrap());
+        assert_eq!(rec.caller_name(), "Bad\u{fffd}\u{fffd}Name");
+        assert_eq!(
+            (rec.caller_number(), rec.destination(), rec.variable("ua")),
+            ("13800138000", "4000", Some("x"))
+        );
+        assert!(r.read_into(&mut rec).unwrap());
+        assert_eq!(
+            (
+                rec.caller_number(),
+                rec.caller_name(),
+                rec.destination(),
+                rec.variable("ua")
+            ),
+            ("1", "ok", "4001", Some("y"))
+        );
     }
 
     #[test]

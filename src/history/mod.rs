@@ -160,6 +160,31 @@ impl CallRecord {
         self.fields[PROFILE] = self.push(value);
     }
 
+    /// Starts filling an emptied record from one line of text: its fields
+    /// are then pieces of it ([`Self::set_from_line`]), kept with one copy.
+    pub(crate) fn set_line(&mut self, line: &str) {
+        debug_assert!(self.text.is_empty());
+        self.text.push_str(line);
+    }
+
+    /// Sets `field` (named `name`) to `start..end` of the line given to
+    /// [`Self::set_line`]; the call's time is read by [`set_field`].
+    pub(crate) fn set_from_line(&mut self, field: Field, name: &str, start: usize, end: usize) {
+        let span = Span { start, end };
+        match field {
+            Field::Caller => self.fields[CALLER_NUMBER] = span,
+            Field::CallerName => self.fields[CALLER_NAME] = span,
+            Field::Destination => self.fields[DESTINATION] = span,
+            Field::NetworkAddr => self.fields[NETWORK_ADDR] = span,
+            Field::Profile => self.fields[PROFILE] = span,
+            Field::Variable => {
+                let name = self.push(name);
+                self.variables.push((name, span));
+            }
+            Field::Time => {}
+        }
+    }
+
     /// Other columns or keys of the call: channel variables, by name.
     pub fn variables(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.variables
