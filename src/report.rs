@@ -12,9 +12,11 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::durations::parse_duration;
-use crate::ledger::{files, LedgerRecord};
-use crate::numbers::NumberPlan;
+use crate::ledger::files;
+use crate::numbers::{Caller, NumberPlan};
 use crate::pattern::Pattern;
+use crate::summary::cells::csv_field;
+use crate::summary::ledger::{read_ledger, LedgerEntry, LedgerStats};
 use crate::timefmt::{iso8601_utc, parse_iso8601};
 
 /// Output formats.
@@ -95,22 +97,19 @@ impl Query {
         Ok(q)
     }
 
-    fn matches(&self, r: &LedgerRecord) -> bool {
-        if let Some(since) = self.since {
-            match parse_iso8601(&r.time) {
-                Some(t) if t >= since => {}
-                _ => return false,
-            }
+    /// Whether a call at `time` from `caller` is to be counted.
+    pub fn matches(&self, time: SystemTime, caller: &Caller) -> bool {
+        if self.since.is_some_and(|since| time < since) {
+            return false;
         }
-        match &self.caller {
-            None => true,
-            Some(Pattern::Exact(n)) => r.caller == n.to_string(),
-            Some(Pattern::Prefix(d)) => r
-                .caller
-                .strip_prefix('+')
-                .is_some_and(|digits| digits.starts_with(d.as_str())),
-            // Refused by `parse`.
-            Some(_) => false,
+        match (&self.caller, caller) {
+            (None, _) => true,
+            (Some(Pattern::Exact(n)), Caller::Number(c)) => n == c,
+            (Some(Pattern::Prefix(d)), Caller::Number(c)) => {
+                c.digits().as_str().starts_with(d.as_str())
+            }
+            // Refused by `parse`, or a caller without a number.
+            _ => false,
         }
     }
 }
@@ -140,45 +139,43 @@ pub struct Row {
 struct Acc {
     row: Row,
     callers: BTreeSet<String>,
+    span: Option<(SystemTime, SystemTime)>,
 }
 
 impl Acc {
-    fn add(&mut self, key: &str, r: &LedgerRecord) {
+    fn add(&mut self, key: &str, caller: &str, e: &LedgerEntry<'_>) {
         let row = &mut self.row;
+        let o = &e.outcome;
         if row.calls == 0 {
             row.key = key.to_string();
-            row.first_seen = r.time.clone();
-            row.last_seen = r.time.clone();
         }
         row.calls += 1;
-        if r.time < row.first_seen {
-            row.first_seen = r.time.clone();
+        let (first, last) = self.span.get_or_insert((o.time, o.time));
+        if row.first_seen.is_empty() || o.time < *first {
+            *first = o.time;
+            row.first_seen = e.time_text.to_string();
         }
-        if r.time > row.last_seen {
-            row.last_seen = r.time.clone();
+        if row.last_seen.is_empty() || o.time > *last {
+            *last = o.time;
+            row.last_seen = e.time_text.to_string();
         }
-        row.rules.insert(if r.limit.is_empty() {
-            r.rule.clone()
-        } else {
-            r.limit.clone()
-        });
-        *row.outcomes
-            .entry(r.outcome.as_str().to_string())
-            .or_default() += 1;
-        if !r.caller_name.is_empty() && row.names.len() < 5 {
-            row.names.insert(r.caller_name.clone());
+        let decided = if o.limit.is_empty() { o.rule } else { o.limit };
+        if !row.rules.contains(decided) {
+            row.rules.insert(decided.to_string());
         }
-        self.callers.insert(r.caller.clone());
+        *row.outcomes.entry(e.recorded.to_string()).or_default() += 1;
+        if !e.caller_name.is_empty() && row.names.len() < 5 {
+            row.names.insert(e.caller_name.to_string());
+        }
+        if !self.callers.contains(caller) {
+            self.callers.insert(caller.to_string());
+        }
     }
 
     /// A follow-up line (a challenge's result): counted as an outcome of
     /// the call already counted, not as another call.
-    fn add_follow_up(&mut self, r: &LedgerRecord) {
-        *self
-            .row
-            .outcomes
-            .entry(r.outcome.as_str().to_string())
-            .or_default() += 1;
+    fn add_follow_up(&mut self, e: &LedgerEntry<'_>) {
+        *self.row.outcomes.entry(e.recorded.to_string()).or_default() += 1;
     }
 
     fn finish(mut self) -> Row {
@@ -226,74 +223,144 @@ fn sorted(map: BTreeMap<String, Acc>) -> Vec<Row> {
     rows
 }
 
+/// The complaint tables, built one ledger line at a time.
+pub struct Tables {
+    report: Report,
+    span: Option<(SystemTime, SystemTime)>,
+    callers: BTreeMap<String, Acc>,
+    blocks: BTreeMap<String, Acc>,
+    destinations: BTreeMap<String, Acc>,
+}
+
+impl Tables {
+    /// Empty tables of the ledger `ledger` (a directory, a file or `-`)
+    /// made of `files` files.
+    pub fn new(ledger: PathBuf, files: usize) -> Tables {
+        Tables {
+            report: Report {
+                ledger,
+                files,
+                ..Report::default()
+            },
+            span: None,
+            callers: BTreeMap::new(),
+            blocks: BTreeMap::new(),
+            destinations: BTreeMap::new(),
+        }
+    }
+
+    /// Counts a line the query selected. Calls the module would not have
+    /// recorded (allowed, no shadow match: a replay's output has them) are
+    /// left out; a challenge's result counts as an outcome of its call.
+    pub fn add(&mut self, e: &LedgerEntry<'_>) {
+        if !e.is_screened() {
+            return;
+        }
+        let caller = e.outcome.caller.to_string();
+        let block = number_block(&caller);
+        let destination = e.outcome.destination;
+        if e.is_follow_up() {
+            for (map, key) in [
+                (&mut self.callers, caller.as_str()),
+                (&mut self.blocks, block.as_str()),
+                (&mut self.destinations, destination),
+            ] {
+                if let Some(acc) = map.get_mut(key) {
+                    acc.add_follow_up(e);
+                }
+            }
+            return;
+        }
+        let time = e.outcome.time;
+        let r = &mut self.report;
+        r.calls += 1;
+        let (from, to) = self.span.get_or_insert((time, time));
+        if r.from.is_empty() || time < *from {
+            *from = time;
+            r.from = e.time_text.to_string();
+        }
+        if r.to.is_empty() || time > *to {
+            *to = time;
+            r.to = e.time_text.to_string();
+        }
+        for (map, key) in [
+            (&mut self.callers, caller.as_str()),
+            (&mut self.blocks, block.as_str()),
+            (&mut self.destinations, destination),
+        ] {
+            match map.get_mut(key) {
+                Some(acc) => acc.add(key, &caller, e),
+                None => map.entry(key.to_string()).or_default().add(key, &caller, e),
+            }
+        }
+    }
+
+    /// Counts lines that could not be read.
+    pub fn add_unreadable(&mut self, lines: u64) {
+        self.report.unreadable_lines += lines;
+    }
+
+    /// The report.
+    pub fn finish(mut self) -> Report {
+        self.report.by_caller = sorted(self.callers);
+        self.report.by_block = sorted(self.blocks);
+        self.report.by_destination = sorted(self.destinations);
+        self.report
+    }
+}
+
+/// The ledger files to read for `path`: every ledger file of a directory
+/// (`ledger-YYYY-MM-DD[.N].jsonl`, by day then sequence: in time order), or
+/// the file itself.
+pub fn ledger_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    if meta.is_dir() {
+        files::list(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+    } else {
+        Ok(vec![path.to_path_buf()])
+    }
+}
+
+/// Reads every line of `input` (a ledger file named `name`) that `query`
+/// selects into `tables`, and hands each one on to `each` too.
+pub fn read_into(
+    input: impl BufRead,
+    name: &Path,
+    query: &Query,
+    plan: &NumberPlan,
+    tables: &mut Tables,
+    mut each: impl FnMut(&LedgerEntry<'_>),
+) -> Result<LedgerStats, String> {
+    let stats = read_ledger(input, plan, |e| {
+        if query.matches(e.outcome.time, &e.outcome.caller) {
+            tables.add(e);
+            each(e);
+        }
+    })
+    .map_err(|e| format!("{}: cannot read: {e}", name.display()))?;
+    tables.add_unreadable(stats.skipped_count);
+    Ok(stats)
+}
+
 /// Reads every ledger file in `dir` and summarises the calls `query` selects.
 pub fn build(dir: &Path, query: &Query) -> Result<Report, String> {
     let paths = files::list(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
-    let mut report = Report {
-        ledger: dir.to_path_buf(),
-        files: paths.len(),
-        ..Report::default()
-    };
-    let (mut callers, mut blocks, mut dests) = (
-        BTreeMap::<String, Acc>::new(),
-        BTreeMap::<String, Acc>::new(),
-        BTreeMap::<String, Acc>::new(),
-    );
+    let mut tables = Tables::new(dir.to_path_buf(), paths.len());
+    let plan = NumberPlan::default();
     for path in &paths {
         let file = std::fs::File::open(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else {
-                report.unreadable_lines += 1;
-                continue;
-            };
-            if line.trim().is_empty() {
-                continue;
-            }
-            let Ok(r) = serde_json::from_str::<LedgerRecord>(&line) else {
-                report.unreadable_lines += 1;
-                continue;
-            };
-            if !query.matches(&r) {
-                continue;
-            }
-            let dest = if r.destination.is_empty() {
-                r.destination_number.clone()
-            } else {
-                r.destination.clone()
-            };
-            if r.outcome.is_follow_up() {
-                for (map, key) in [
-                    (&mut callers, r.caller.clone()),
-                    (&mut blocks, number_block(&r.caller)),
-                    (&mut dests, dest),
-                ] {
-                    if let Some(acc) = map.get_mut(&key) {
-                        acc.add_follow_up(&r);
-                    }
-                }
-                continue;
-            }
-            report.calls += 1;
-            if report.from.is_empty() || r.time < report.from {
-                report.from = r.time.clone();
-            }
-            if r.time > report.to {
-                report.to = r.time.clone();
-            }
-            callers
-                .entry(r.caller.clone())
-                .or_default()
-                .add(&r.caller, &r);
-            let block = number_block(&r.caller);
-            blocks.entry(block.clone()).or_default().add(&block, &r);
-            dests.entry(dest.clone()).or_default().add(&dest, &r);
-        }
+        read_into(
+            BufReader::new(file),
+            path,
+            query,
+            &plan,
+            &mut tables,
+            |_| {},
+        )?;
     }
-    report.by_caller = sorted(callers);
-    report.by_block = sorted(blocks);
-    report.by_destination = sorted(dests);
-    Ok(report)
+    Ok(tables.finish())
 }
 
 fn join<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
@@ -306,20 +373,6 @@ fn join<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
 
 fn outcomes(row: &Row) -> String {
     join(row.outcomes.iter().map(|(k, v)| format!("{k}:{v}")))
-}
-
-fn csv_field(text: &str) -> String {
-    // A leading = - @ would start a formula in a spreadsheet.
-    let guarded = if text.starts_with(['=', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
 }
 
 fn text_value(text: &str) -> String {
@@ -341,18 +394,24 @@ pub fn render(report: &Report, format: Format) -> String {
                 ("destination", &report.by_destination),
             ] {
                 for r in rows {
-                    let _ = writeln!(
-                        out,
-                        "{table},{},{},{},{},{},{},{},{}",
-                        csv_field(&r.key),
-                        r.calls,
-                        r.callers,
-                        r.first_seen,
-                        r.last_seen,
-                        csv_field(&join(&r.rules)),
-                        csv_field(&outcomes(r)),
-                        csv_field(&join(r.names.iter().map(|n| text_value(n)))),
-                    );
+                    let cells = [
+                        table.to_string(),
+                        r.key.clone(),
+                        r.calls.to_string(),
+                        r.callers.to_string(),
+                        r.first_seen.clone(),
+                        r.last_seen.clone(),
+                        join(&r.rules),
+                        outcomes(r),
+                        join(r.names.iter().map(|n| text_value(n))),
+                    ];
+                    for (i, cell) in cells.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        csv_field(&mut out, cell);
+                    }
+                    out.push('\n');
                 }
             }
             out
@@ -428,7 +487,7 @@ pub fn render(report: &Report, format: Format) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Outcome;
+    use crate::ledger::{LedgerRecord, Outcome};
 
     fn write_ledger(name: &str, lines: &[(&str, &str, &str, &str)]) -> PathBuf {
         let dir =
@@ -578,6 +637,36 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
         assert_eq!(json["calls"], 4);
         assert_eq!(json["by_block"][0]["key"], "+861701234*");
+    }
+
+    /// Caller names and rule names reach a spreadsheet: whatever would
+    /// start a formula (= + - @ tab CR) is shown as text.
+    #[test]
+    fn csv_cells_cannot_start_a_formula() {
+        let r = Report {
+            by_caller: vec![Row {
+                key: "@SUM(1+1)".into(),
+                calls: 1,
+                first_seen: "2026-05-01T08:00:00.000Z".into(),
+                last_seen: "2026-05-01T08:00:00.000Z".into(),
+                rules: ["+cmd|' /C calc'!A0".to_string()].into(),
+                outcomes: [("blocked".to_string(), 1)].into(),
+                names: ["-2+3".to_string(), "x".to_string()].into(),
+                ..Row::default()
+            }],
+            by_destination: vec![Row {
+                key: "\t=1+1".into(),
+                ..Row::default()
+            }],
+            ..Report::default()
+        };
+        let csv = render(&r, Format::Csv);
+        let rows: Vec<&str> = csv.lines().skip(1).collect();
+        assert_eq!(
+            rows[0],
+            "caller,'@SUM(1+1),1,0,2026-05-01T08:00:00.000Z,2026-05-01T08:00:00.000Z,'+cmd|' /C calc'!A0,blocked:1,'-2+3 x"
+        );
+        assert_eq!(rows[1], "destination,'\t=1+1,0,0,,,,,");
     }
 
     #[test]

@@ -122,7 +122,7 @@ fn replay_decides_as_the_live_module_does() {
                 var(var_name),
                 "line {}: {key} differs for caller {:?}",
                 call.line,
-                call.caller_number
+                call.caller_number()
             );
         }
         rules_seen.insert(var(VAR_RULE).to_string());
@@ -360,13 +360,20 @@ fn report_reads_a_replay_as_it_reads_the_ledger() {
     assert!(ok, "{stderr}");
     let (ok, report_text, stderr) = callscreen(&["report", out.to_str().unwrap()]);
     assert!(ok, "{stderr}");
-    // Same summary from both (all but the first and throughput lines).
+    // Same summary from both (all but the first and throughput lines; the
+    // report goes on with the complaint tables).
     let body = |t: &str| -> String {
         t.lines()
             .skip(1)
-            .take_while(|l| !l.starts_with("throughput:") && !l.starts_with("verdicts written"))
+            .take_while(|l| {
+                !l.starts_with("throughput:")
+                    && !l.starts_with("verdicts written")
+                    && !l.starts_with("Screened calls recorded in")
+            })
             .collect::<Vec<_>>()
             .join("\n")
+            .trim_end()
+            .to_string()
     };
     assert_eq!(body(&report_text), body(&replay_text));
     std::fs::remove_dir_all(dir).unwrap();
@@ -447,5 +454,296 @@ fn a_replay_counts_limits_and_shadow_rules() {
     let html = mod_callscreen::summary::html::render(s, "t", &[]);
     assert!(html.contains("data-series=\"pools\""), "{html}");
     assert!(!html.contains("No call was blocked by a rate or pool limit"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Writes the evidence ledger the module would have written for the sample
+/// history (the module's own ledger writer, rotating by day and, with a
+/// small size limit, within a day), and returns its directory and the
+/// number of lines written.
+fn module_ledger(name: &str) -> (PathBuf, u64) {
+    use mod_callscreen::ledger::{FsyncPolicy, Ledger, LedgerRecord, LedgerSettings};
+    use mod_callscreen::screen_call::screen_call;
+    let dir = temp_dir(name).join("ledger");
+    let ledger = Ledger::start(LedgerSettings {
+        dir: dir.clone(),
+        fsync: FsyncPolicy::Never,
+        max_file_size: 16 * 1024,
+        queue_size: 100_000,
+    })
+    .unwrap();
+    let engine = Engine::with_seed(
+        Config::load(Path::new(SHIPPED)).unwrap(),
+        replay::REPLAY_SEED,
+    );
+    let mut reader = HistoryReader::new(
+        Format::Csv,
+        BufReader::new(File::open(SAMPLE).unwrap()),
+        SAMPLE,
+        ReadOptions::default(),
+    );
+    let mut call = Default::default();
+    let mut written = 0;
+    while reader.read_into(&mut call).unwrap() {
+        let record = call.with_facts(|facts| {
+            let verdict = screen_call(&engine, facts, call.time);
+            LedgerRecord::of(facts, &verdict, false, call.time)
+        });
+        if let Some(r) = record {
+            assert!(ledger.try_record(r), "the queue holds the whole sample");
+            written += 1;
+        }
+    }
+    ledger.stop();
+    assert_eq!(ledger.stats().written(), written);
+    (dir, written)
+}
+
+/// `callscreen report` reads the ledger the module writes: its directory of
+/// per-day, size-rotated files (all of them, in time order), or any one
+/// file, with the same options either way.
+#[test]
+fn report_reads_the_ledger_directory_the_module_writes() {
+    let (dir, written) = module_ledger("ledger-dir");
+    let files = mod_callscreen::ledger::files::list(&dir).unwrap();
+    let days: std::collections::BTreeSet<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy()[7..17].to_string())
+        .collect();
+    assert!(days.len() >= 20, "one file per day: {days:?}");
+    assert!(files.len() > days.len(), "and rotated by size within a day");
+    // One file holding the same lines, in the same (time) order.
+    let joined = dir.parent().unwrap().join("all.jsonl");
+    let mut all = String::new();
+    for f in &files {
+        all.push_str(&std::fs::read_to_string(f).unwrap());
+    }
+    std::fs::write(&joined, all).unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    let file_arg = joined.to_str().unwrap();
+
+    let (ok, text, stderr) = callscreen(&["report", dir_arg]);
+    assert!(ok, "{stderr}");
+    assert!(
+        text.starts_with(&format!(
+            "report of {dir_arg} ({} ledger files)\n",
+            files.len()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("calls: {}", fmt_thousands(written))),
+        "{text}"
+    );
+    assert!(text.contains("virtual-operators"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Screened calls recorded in {dir_arg} ({} files): {written}",
+            files.len()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("\nBy number block"), "{text}");
+
+    // The same options, the same answer, from the directory and the file.
+    let html_dir = dir.parent().unwrap().join("dir.html");
+    let html_file = dir.parent().unwrap().join("file.html");
+    for options in [
+        &["--since", "2024-05-20"][..],
+        &["--caller", "+86170*", "--format", "text"][..],
+        &["--format", "csv", "--since", "2024-05-13T00:00+08:00"][..],
+        &["--format", "json", "--caller", "+86170*"][..],
+        &["--format", "csv", "--html"][..],
+        &[
+            "--since",
+            "2024-05-20",
+            "--utc-offset",
+            "+08:00",
+            "--prefix-digits",
+            "6",
+            "--html",
+        ][..],
+    ] {
+        let run = |input: &str, html: &Path| {
+            let mut args = vec!["report", input];
+            args.extend_from_slice(options);
+            if options.last() == Some(&"--html") {
+                args.push(html.to_str().unwrap());
+            }
+            let (ok, out, err) = callscreen(&args);
+            assert!(ok, "{args:?}: {err}");
+            out
+        };
+        let from_dir = run(dir_arg, &html_dir);
+        let from_file = run(file_arg, &html_file);
+        let same = |t: &str, source: &str| {
+            t.lines()
+                .filter(|l| !l.starts_with("Report made ") && !l.starts_with("HTML report written"))
+                .map(|l| l.replace(source, "SOURCE"))
+                .map(|l| l.replace(&format!(" ({} ledger files)", files.len()), ""))
+                .map(|l| l.replace(&format!(" ({} files)", files.len()), " (1 files)"))
+                .map(|l| l.replace(&format!("\"files\": {}", files.len()), "\"files\": 1"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            same(&from_dir, dir_arg),
+            same(&from_file, file_arg),
+            "{options:?}"
+        );
+        if options.contains(&"--since") && options.contains(&"2024-05-20") {
+            assert!(!from_dir.contains("2024-05-19T"), "{from_dir}");
+        }
+        if options.contains(&"--caller") {
+            assert!(!from_dir.contains("+86135"), "{from_dir}");
+        }
+        if options.contains(&"json") {
+            let v: serde_json::Value = serde_json::from_str(&from_dir).unwrap();
+            assert!(v["calls"].as_u64().unwrap() > 0);
+        }
+        if options.last() == Some(&"--html") {
+            // Up to the shadow calls, whose line numbers are those of
+            // each file.
+            let page = |p: &Path| -> String {
+                let page = std::fs::read_to_string(p).unwrap();
+                page[..page
+                    .find("<table><caption>First calls")
+                    .unwrap_or(page.len())]
+                    .replace(dir_arg, "SOURCE")
+                    .replace(file_arg, "SOURCE")
+                    .replace(&format!(" ({} ledger files)", files.len()), "")
+            };
+            assert!(page(&html_dir).contains("chart-hourly"));
+            assert_eq!(page(&html_dir), page(&html_file), "{options:?}");
+        }
+    }
+
+    // An option that does not apply is an error, never ignored.
+    for (options, says) in [
+        (
+            &["--format", "csv", "--prefix-digits", "6"][..],
+            "--prefix-digits shapes the text summary",
+        ),
+        (
+            &["--format", "json", "--utc-offset", "+08:00"][..],
+            "--utc-offset shapes the text summary",
+        ),
+        (&["--window", "5"][..], "report does not take --window"),
+        (&["--out", "x.csv"][..], "report does not take --out"),
+        (&["--format", "pdf"][..], "use text, csv or json"),
+        (
+            &["--global", "sounds_dir=/x"][..],
+            "--global applies to the audio paths of --config",
+        ),
+        (&["--verbose"][..], "report: unknown option --verbose"),
+    ] {
+        for input in [dir_arg, file_arg] {
+            let mut args = vec!["report", input];
+            args.extend_from_slice(options);
+            let (ok, _, err) = callscreen(&args);
+            assert!(!ok && err.contains(says), "{args:?}: {err}");
+        }
+    }
+    // `--ledger <dir>` is the directory given another way.
+    let (ok, text, err) = callscreen(&["report", "--ledger", dir_arg, "--format", "csv"]);
+    assert!(ok, "{err}");
+    let (_, same, _) = callscreen(&["report", dir_arg, "--format", "csv"]);
+    assert_eq!(text, same);
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
+
+fn fmt_thousands(n: u64) -> String {
+    mod_callscreen::summary::text::thousands(n)
+}
+
+/// `--out` appears only when the replay succeeds: a missing input or a bad
+/// line leaves no half-written file, and an earlier file stays as it was.
+#[test]
+fn out_is_written_only_by_a_replay_that_succeeds() {
+    let dir = temp_dir("out");
+    let out = dir.join("verdicts.csv");
+    let out_arg = out.to_str().unwrap();
+    let missing = dir.join("no-such-history.csv");
+    let (ok, _, _) = callscreen(&[
+        "replay",
+        "--config",
+        SHIPPED,
+        "--out",
+        out_arg,
+        missing.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(!out.exists(), "no --out for an input that cannot be opened");
+
+    std::fs::write(&out, "earlier verdicts\n").unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "time,caller,destination\n2024-05-01T10:00:00Z,13800138000,4000\nsoon,1,4000\n",
+    )
+    .unwrap();
+    for command in [
+        vec!["replay", "--config", SHIPPED],
+        vec![
+            "diff",
+            "--config",
+            SHIPPED,
+            "--config",
+            "conf/samples/candidate.yaml",
+        ],
+    ] {
+        let mut args = command.clone();
+        args.extend(["--out", out_arg, bad.to_str().unwrap()]);
+        let (ok, _, err) = callscreen(&args);
+        assert!(!ok && err.contains("bad.csv:3:"), "{err}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier verdicts\n");
+    }
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+
+    let (ok, _, err) = callscreen(&["replay", "--config", SHIPPED, "--out", out_arg, SAMPLE]);
+    assert!(ok, "{err}");
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("line,time,"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// replay and diff load their configs as validate does: `--global` gives
+/// the FreeSWITCH variables of audio paths, which are then checked.
+#[test]
+fn replay_and_diff_check_audio_paths_with_the_globals_given() {
+    let dir = temp_dir("globals");
+    let sounds = dir.join("sounds");
+    std::fs::create_dir_all(&sounds).unwrap();
+    let yaml = dir.join("audio.yaml");
+    std::fs::write(
+        &yaml,
+        "replies:\n  message:\n    kind: message\n    file: $${sounds_dir}/not-for-you.wav\n\
+         rules:\n  - name: withheld\n    caller_is: anonymous\n    action: block\n    reply: message\n",
+    )
+    .unwrap();
+    let yaml_arg = yaml.to_str().unwrap();
+    let global = format!("sounds_dir={}", sounds.display());
+    let runs: [Vec<&str>; 3] = [
+        vec!["validate", "--global", &global, yaml_arg],
+        vec!["replay", "--config", yaml_arg, "--global", &global, SAMPLE],
+        vec![
+            "diff", "--global", &global, "--config", yaml_arg, "--config", yaml_arg, SAMPLE,
+        ],
+    ];
+    for args in &runs {
+        let (ok, _, err) = callscreen(args);
+        assert!(!ok, "{args:?}: the recording is not there");
+        assert!(err.contains("not-for-you.wav"), "{args:?}: {err}");
+    }
+    std::fs::write(sounds.join("not-for-you.wav"), b"RIFF").unwrap();
+    for args in &runs {
+        let (ok, _, err) = callscreen(args);
+        assert!(ok, "{args:?}: {err}");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }

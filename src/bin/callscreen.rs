@@ -5,9 +5,10 @@
 
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use mod_callscreen::check_args::CheckRequest;
 use mod_callscreen::commands;
@@ -16,37 +17,46 @@ use mod_callscreen::engine::Engine;
 use mod_callscreen::history::{order::DEFAULT_WINDOW, Format, ReadOptions};
 use mod_callscreen::numbers::NumberPlan;
 use mod_callscreen::replay::{
-    self, diff::Change, open_history, InputOptions, Progress, SummaryOptions, Twin, VerdictWriter,
+    self, diff::Change, open_history, out::OutFile, InputOptions, Progress, SummaryOptions, Twin,
+    VerdictWriter,
 };
 use mod_callscreen::report;
-use mod_callscreen::summary::{self, ledger::read_ledger, text::thousands, PrefixRule, Summary};
+use mod_callscreen::summary::{self, text::thousands, PrefixRule, Summary};
 use mod_callscreen::timefmt::{parse_offset, rfc3339_at};
 
 const USAGE: &str = "usage:
   callscreen validate [--global NAME=VALUE]... <config.yaml>
   callscreen check --config <config.yaml> [--global NAME=VALUE]... [--profile NAME]
                    [--var NAME=VALUE]... [--name CALLER_NAME] [--time TIME] <caller> [<destination>]
-  callscreen replay --config <config.yaml> [options] <calls.csv|calls.jsonl|->
+  callscreen replay --config <config.yaml> [--global NAME=VALUE]... [options] <calls.csv|calls.jsonl|->
       --out <file>          one verdict per call (.csv, or .jsonl in the ledger's keys)
       --html <file>         the summary as one self-contained HTML page with charts
-  callscreen diff --config <old.yaml> --config <new.yaml> [options] <calls>
+      --utc-offset <+HH:MM> count hours and days at this offset (default: the input's own)
+      --prefix-digits <n>   a prefix is the first n digits in E.164
+                            (default: the number without its last 4 digits)
+  callscreen diff --config <old.yaml> --config <new.yaml> [--global NAME=VALUE]... [options] <calls>
       --list <n>            changed calls to list (default 20)
       --out <file>          every changed call (.csv or .jsonl)
-  callscreen report [options] <ledger.jsonl|->
+      --utc-offset <+HH:MM> show times at this offset (default: as the history wrote them)
+  options of replay and diff:
+      --format csv|jsonl    the history's format (default: by file name, else by content)
+      --window <calls>      sort within this many calls (default 10000; 0: must be sorted)
+      --assume-offset <+HH:MM>  zone of times written without one (default UTC)
+      --quiet               no progress bar (it is drawn only on a terminal anyway)
+  callscreen report [options] <ledger directory | ledger file | ->
+                            the module's evidence ledger (every ledger-YYYY-MM-DD[.N].jsonl
+                            of the directory, in time order), or a replay's --out .jsonl:
+                            the summaries, and the complaint tables per caller, number
+                            block and destination with first and last seen
+      --ledger <dir>        the same as giving the directory
+      --since <date|7d>     only calls since 2026-05-01, 2026-05-01T08:00+08:00, or 7d ago
+      --caller <number|prefix*>  only calls from this number or prefix
+      --format text|csv|json  text (default): summaries and tables; csv, json: the tables
       --html <file>         the summary as one self-contained HTML page with charts
-      --config <file>       numbering plan for lines without caller_normalised
-  callscreen report --ledger <dir> [--since <date|7d>] [--caller <number|prefix*>] [--format text|csv|json]
-                            the complaint table of `callscreen report` in fs_cli, per
-                            caller, number block and destination, from a ledger directory
-options of replay and diff:
-  --format csv|jsonl      the history's format (default: by file name, else by content)
-  --window <calls>        sort within this many calls (default 10000; 0: must be sorted)
-  --assume-offset <+HH:MM>  zone of times written without one (default UTC)
-  --quiet                 no progress bar (it is drawn only on a terminal anyway)
-options of replay and report:
-  --utc-offset <+HH:MM>   count hours and days at this offset (default: the input's own)
-  --prefix-digits <n>     a prefix is the first n digits in E.164
-                          (default: the number without its last 4 digits)
+      --utc-offset <+HH:MM> count hours and days at this offset (text and --html)
+      --prefix-digits <n>   how prefixes are cut in the summary (text and --html)
+      --config <file> [--global NAME=VALUE]...
+                            numbering plan for --caller and lines without a normalised caller
   --global NAME=VALUE  the value of a FreeSWITCH global variable $${NAME} used in
                        audio paths (e.g. --global sounds_dir=/usr/share/freeswitch/sounds),
                        so that those files are checked too; paths using variables
@@ -55,6 +65,9 @@ options of replay and report:
                        for the rules that test one
   TIME: 2025-01-06T23:30:00+08:00, 2025-01-06T23:30[Asia/Shanghai], or
         2025-01-06T23:30 in this host's time zone (default: now)";
+
+/// Pointer to the usage, after an error about one option.
+const HELP: &str = "(callscreen --help lists the commands and their options)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -120,37 +133,12 @@ fn run(args: &[String]) -> Result<String, String> {
             let engine = Engine::new(load(path)?);
             Ok(commands::check_request(&engine, &request))
         }
-        ["report", rest @ ..] if rest.contains(&"--ledger") => report(rest),
-        ["replay", rest @ ..] => replay_command(&Options::parse(rest)?),
-        ["diff", rest @ ..] => diff_command(&Options::parse(rest)?),
-        ["report", rest @ ..] => report_command(&Options::parse(rest)?),
+        ["replay", rest @ ..] => replay_command(&Options::parse("replay", rest)?, &options),
+        ["diff", rest @ ..] => diff_command(&Options::parse("diff", rest)?, &options),
+        ["report", rest @ ..] => report_command(rest, &options),
         ["help" | "--help" | "-h"] => Ok(format!("{USAGE}\n")),
         _ => Err(USAGE.to_string()),
     }
-}
-
-/// `report --ledger <dir> [options]`: the same summary as `callscreen report`
-/// in fs_cli, from a copy of the ledger directory.
-fn report(args: &[&str]) -> Result<String, String> {
-    let mut dir = None;
-    let mut rest = Vec::new();
-    let mut it = args.iter();
-    while let Some(&a) = it.next() {
-        if a == "--ledger" {
-            dir = Some(it.next().ok_or("--ledger needs a directory")?);
-        } else {
-            rest.push(a);
-        }
-    }
-    let dir = dir.ok_or_else(|| format!("report needs --ledger <dir>\n{USAGE}"))?;
-    let query = report::Query::parse(
-        &rest,
-        &mod_callscreen::numbers::NumberPlan::default(),
-        std::time::SystemTime::now(),
-    )
-    .map_err(|e| format!("{e}\n{USAGE}"))?;
-    let r = report::build(&PathBuf::from(dir), &query)?;
-    Ok(report::render(&r, query.format))
 }
 
 /// Takes `--config PATH` out of the arguments.
@@ -168,16 +156,76 @@ fn config_option<'a>(words: &[&'a str]) -> Result<(&'a str, Vec<&'a str>), Strin
     Ok((path, rest))
 }
 
-/// The engine of a replay or diff side: reproducible reply picks.
-fn load_engine(path: &str) -> Result<Engine, String> {
-    let config = Config::load(&PathBuf::from(path)).map_err(|e| e.to_string())?;
+/// The engine of a replay or diff side: reproducible reply picks; audio
+/// paths expanded and checked with the `--global` values, as `validate`
+/// and `check` do.
+fn load_engine(path: &str, options: &LoadOptions) -> Result<Engine, String> {
+    let config = Config::load_with(&PathBuf::from(path), options).map_err(|e| e.to_string())?;
     Ok(Engine::with_seed(
         config,
         mod_callscreen::replay::REPLAY_SEED,
     ))
 }
 
-/// The options of replay, diff and report.
+/// The options `replay` takes.
+const REPLAY_OPTIONS: &[&str] = &[
+    "--config",
+    "--out",
+    "--html",
+    "--format",
+    "--window",
+    "--assume-offset",
+    "--utc-offset",
+    "--prefix-digits",
+    "--quiet",
+];
+
+/// The options `diff` takes.
+const DIFF_OPTIONS: &[&str] = &[
+    "--config",
+    "--out",
+    "--list",
+    "--format",
+    "--window",
+    "--assume-offset",
+    "--utc-offset",
+    "--quiet",
+];
+
+/// The options `report` takes.
+const REPORT_OPTIONS: &[&str] = &[
+    "--ledger",
+    "--since",
+    "--caller",
+    "--format",
+    "--html",
+    "--utc-offset",
+    "--prefix-digits",
+    "--config",
+];
+
+/// The error for an option `command` does not take: which commands do.
+fn not_an_option_of(command: &str, option: &str) -> String {
+    let users: Vec<&str> = [
+        ("replay", REPLAY_OPTIONS),
+        ("diff", DIFF_OPTIONS),
+        ("report", REPORT_OPTIONS),
+    ]
+    .iter()
+    .filter(|(_, options)| options.contains(&option))
+    .map(|(name, _)| *name)
+    .collect();
+    if users.is_empty() {
+        format!("{command}: unknown option {option}\n{HELP}")
+    } else {
+        format!(
+            "{command} does not take {option} (an option of {})\n{HELP}",
+            users.join(" and ")
+        )
+    }
+}
+
+/// The options of replay and diff.
 #[derive(Default)]
 struct Options {
     configs: Vec<String>,
@@ -194,11 +242,20 @@ struct Options {
 }
 
 impl Options {
-    fn parse(words: &[&str]) -> Result<Options, String> {
+    /// The options of `command` (`replay` or `diff`); an option the
+    /// command does not use is an error, never ignored.
+    fn parse(command: &str, words: &[&str]) -> Result<Options, String> {
+        let own: &[&str] = match command {
+            "replay" => REPLAY_OPTIONS,
+            _ => DIFF_OPTIONS,
+        };
         let mut o = Options::default();
         let mut i = 0;
         while i < words.len() {
             let word = words[i];
+            if word.starts_with("--") && !own.contains(&word) {
+                return Err(not_an_option_of(command, word));
+            }
             let mut value = |name: &str| -> Result<&str, String> {
                 i += 1;
                 words
@@ -230,7 +287,7 @@ impl Options {
                 "--assume-offset" => o.assume_offset = Some(offset(word, value(word)?)?),
                 "--utc-offset" => o.utc_offset = Some(offset(word, value(word)?)?),
                 "--quiet" | "-q" => o.quiet = true,
-                w if w.starts_with("--") => return Err(format!("unknown option {w}\n{USAGE}")),
+                w if w.starts_with("--") => return Err(not_an_option_of(command, w)),
                 w => {
                     if o.input.replace(w.to_string()).is_some() {
                         return Err(format!("one input file only\n{USAGE}"));
@@ -278,10 +335,10 @@ fn out_format(path: &str) -> Format {
     Format::from_name(path).unwrap_or(Format::Csv)
 }
 
-fn create(path: &str) -> Result<BufWriter<File>, String> {
-    File::create(path)
-        .map(|f| BufWriter::with_capacity(256 * 1024, f))
-        .map_err(|e| format!("{path}: cannot create: {e}"))
+/// Starts writing `--out`: under a temporary name, put in place only when
+/// the replay succeeds.
+fn create(path: &str) -> Result<OutFile, String> {
+    OutFile::create(Path::new(path)).map_err(|e| format!("{path}: cannot create: {e}"))
 }
 
 fn write_html(path: &str, summary: &Summary, title: &str, notes: &[String]) -> Result<(), String> {
@@ -289,11 +346,11 @@ fn write_html(path: &str, summary: &Summary, title: &str, notes: &[String]) -> R
     std::fs::write(path, page).map_err(|e| format!("{path}: cannot write: {e}"))
 }
 
-fn replay_command(o: &Options) -> Result<String, String> {
+fn replay_command(o: &Options, load: &LoadOptions) -> Result<String, String> {
     let [config] = o.configs.as_slice() else {
         return Err(format!("replay takes one --config\n{USAGE}"));
     };
-    let mut twin = Twin::new(load_engine(config)?);
+    let mut twin = Twin::new(load_engine(config, load)?);
     let path = o.input()?;
     let mut input = open_history(path, o.input_options()).map_err(|e| e.to_string())?;
     let mut progress = o.progress(&input);
@@ -313,8 +370,12 @@ fn replay_command(o: &Options) -> Result<String, String> {
                 assumed,
                 Some(&mut writer),
                 &mut progress,
-            );
-            writer.finish().map_err(|e| format!("{out}: {e}"))?;
+            )
+            .map_err(|e| e.to_string())?;
+            writer
+                .finish()
+                .and_then(OutFile::commit)
+                .map_err(|e| format!("{out}: {e}"))?;
             r
         }
         None => replay::replay::<std::io::Sink>(
@@ -324,9 +385,9 @@ fn replay_command(o: &Options) -> Result<String, String> {
             assumed,
             None,
             &mut progress,
-        ),
-    }
-    .map_err(|e| e.to_string())?;
+        )
+        .map_err(|e| e.to_string())?,
+    };
 
     let mut text = format!("replay of {path} against {config}\n");
     text.push_str(&summary::text::render(&report.summary));
@@ -411,14 +472,14 @@ fn change_line(format: Format, c: &Change, offset: Option<i32>) -> String {
     s
 }
 
-fn diff_command(o: &Options) -> Result<String, String> {
+fn diff_command(o: &Options, load: &LoadOptions) -> Result<String, String> {
     let [old_path, new_path] = o.configs.as_slice() else {
         return Err(format!(
             "diff takes two --config: the old, then the new\n{USAGE}"
         ));
     };
-    let mut old = Twin::new(load_engine(old_path)?);
-    let mut new = Twin::new(load_engine(new_path)?);
+    let mut old = Twin::new(load_engine(old_path, load)?);
+    let mut new = Twin::new(load_engine(new_path, load)?);
     let path = o.input()?;
     let mut input = open_history(path, o.input_options()).map_err(|e| e.to_string())?;
     let mut progress = o.progress(&input);
@@ -447,8 +508,8 @@ fn diff_command(o: &Options) -> Result<String, String> {
         },
     )
     .map_err(|e| e.to_string())?;
-    if let (Some((mut w, _)), Some(p)) = (out, &o.out) {
-        w.flush().map_err(|e| format!("{p}: {e}"))?;
+    if let (Some((w, _)), Some(p)) = (out, &o.out) {
+        w.commit().map_err(|e| format!("{p}: {e}"))?;
     }
 
     let mut text = format!("diff of {path}: old {old_path}, new {new_path}\n");
@@ -522,50 +583,197 @@ fn diff_command(o: &Options) -> Result<String, String> {
     Ok(text)
 }
 
-fn report_command(o: &Options) -> Result<String, String> {
-    let path = o.input()?;
-    let plan = match o.configs.as_slice() {
-        [] => NumberPlan::default(),
-        [c] => {
-            Config::load(Path::new(c))
-                .map_err(|e| e.to_string())?
-                .numbering
+/// What `report` was asked.
+struct ReportOptions {
+    input: String,
+    query: report::Query,
+    plan: NumberPlan,
+    html: Option<String>,
+    utc_offset: Option<i32>,
+    prefix_rule: PrefixRule,
+}
+
+impl ReportOptions {
+    fn parse(words: &[&str], load: &LoadOptions) -> Result<ReportOptions, String> {
+        let mut input: Option<&str> = None;
+        let mut query_words = Vec::new();
+        let (mut config, mut html, mut utc_offset, mut prefix_digits) = (None, None, None, None);
+        let mut it = words.iter().copied();
+        while let Some(word) = it.next() {
+            if word.starts_with("--") && !REPORT_OPTIONS.contains(&word) {
+                return Err(not_an_option_of("report", word));
+            }
+            let mut value = || {
+                it.next()
+                    .ok_or_else(|| format!("{word} needs a value\n{USAGE}"))
+            };
+            match word {
+                "--since" | "--caller" | "--format" => {
+                    query_words.push(word);
+                    query_words.push(value()?);
+                }
+                "--html" => html = Some(value()?.to_string()),
+                "--config" => {
+                    if config.replace(value()?).is_some() {
+                        return Err(format!("report takes at most one --config\n{USAGE}"));
+                    }
+                }
+                "--utc-offset" => {
+                    let v = value()?;
+                    utc_offset = Some(parse_offset(v).ok_or_else(|| {
+                        format!("--utc-offset: {v:?} is not an offset like +08:00")
+                    })?);
+                }
+                "--prefix-digits" => {
+                    let v = value()?;
+                    prefix_digits =
+                        Some(v.parse::<usize>().map_err(|_| {
+                            format!("--prefix-digits: {v:?} is not a whole number")
+                        })?);
+                }
+                // `--ledger <dir>` or the input as it is.
+                _ => {
+                    let given = if word == "--ledger" { value()? } else { word };
+                    if input.replace(given).is_some() {
+                        return Err(format!(
+                            "report reads one ledger (a directory or a file)\n{USAGE}"
+                        ));
+                    }
+                }
+            }
         }
-        _ => return Err(format!("report takes at most one --config\n{USAGE}")),
-    };
-    let reader: Box<dyn std::io::BufRead> = if path == "-" {
-        Box::new(std::io::stdin().lock())
+        let input =
+            input.ok_or_else(|| format!("report needs a ledger directory or file\n{USAGE}"))?;
+        let plan = match config {
+            Some(c) => {
+                Config::load_with(Path::new(c), load)
+                    .map_err(|e| e.to_string())?
+                    .numbering
+            }
+            None if !load.vars.is_empty() => {
+                return Err(format!(
+                    "report: --global applies to the audio paths of --config, and no --config was given\n{HELP}"
+                ))
+            }
+            None => NumberPlan::default(),
+        };
+        let query = report::Query::parse(&query_words, &plan, SystemTime::now())
+            .map_err(|e| format!("{e}\n{USAGE}"))?;
+        if query.format != report::Format::Text && html.is_none() {
+            for (given, name) in [
+                (utc_offset.is_some(), "--utc-offset"),
+                (prefix_digits.is_some(), "--prefix-digits"),
+            ] {
+                if given {
+                    return Err(format!(
+                        "report: {name} shapes the text summary and the --html page, \
+                         not the tables of --format csv or json\n{HELP}"
+                    ));
+                }
+            }
+        }
+        Ok(ReportOptions {
+            input: input.to_string(),
+            query,
+            plan,
+            html,
+            utc_offset,
+            prefix_rule: prefix_digits.map_or_else(PrefixRule::default, PrefixRule::Keep),
+        })
+    }
+
+    /// The selection, for headings: `, since …, caller …`.
+    fn selection(&self, words: &[&str]) -> String {
+        let mut out = String::new();
+        let mut it = words.iter();
+        while let Some(w) = it.next() {
+            if matches!(*w, "--since" | "--caller") {
+                if let Some(v) = it.next() {
+                    let _ = write!(out, ", {} {v}", &w[2..]);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A line skipped in a ledger file, for the message.
+struct SkippedLine {
+    file: String,
+    line: u64,
+    message: String,
+}
+
+fn report_command(words: &[&str], load: &LoadOptions) -> Result<String, String> {
+    let o = ReportOptions::parse(words, load)?;
+    let input = o.input.as_str();
+    let sources: Vec<PathBuf> = if input == "-" {
+        vec![PathBuf::from("-")]
     } else {
-        Box::new(BufReader::with_capacity(
-            256 * 1024,
-            File::open(path).map_err(|e| format!("{path}: {e}"))?,
-        ))
-    };
-    let mut summary: Option<Summary> = None;
-    let stats = read_ledger(reader, &plan, |outcome, written_offset| {
-        summary
-            .get_or_insert_with(|| {
-                // Hours and days in the ledger's own zone unless told.
-                let offset = o.utc_offset.or(written_offset).unwrap_or(0);
-                Summary::new(o.prefix_rule(), offset)
-            })
-            .add(outcome)
-    })
-    .map_err(|e| format!("{path}: {e}"))?;
-    let summary = summary.unwrap_or_else(|| Summary::new(o.prefix_rule(), 0));
-    let mut text = format!("report of {path}\n");
-    text.push_str(&summary::text::render(&summary));
-    if stats.skipped_count > 0 {
-        let _ = writeln!(
-            text,
-            "skipped {} unreadable lines:",
-            thousands(stats.skipped_count)
-        );
-        for s in &stats.skipped {
-            let _ = writeln!(text, "  {path}:{}: {}", s.line, s.message);
+        let files = report::ledger_files(Path::new(input))?;
+        if files.is_empty() {
+            return Err(format!(
+                "{input}: no ledger files (ledger-YYYY-MM-DD.jsonl) in this directory"
+            ));
         }
-        if stats.skipped_count > stats.skipped.len() as u64 {
-            let _ = writeln!(text, "  …");
+        files
+    };
+    let is_dir = input != "-" && Path::new(input).is_dir();
+    let mut tables = report::Tables::new(PathBuf::from(input), sources.len());
+    let wants_summary = o.query.format == report::Format::Text || o.html.is_some();
+    let mut summary: Option<Summary> = None;
+    let (mut skipped_count, mut skipped) = (0u64, Vec::<SkippedLine>::new());
+    for source in &sources {
+        let reader: Box<dyn std::io::BufRead> = if source.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(BufReader::with_capacity(
+                256 * 1024,
+                File::open(source).map_err(|e| format!("{}: {e}", source.display()))?,
+            ))
+        };
+        let stats = report::read_into(reader, source, &o.query, &o.plan, &mut tables, |e| {
+            if wants_summary && !e.is_follow_up() {
+                summary
+                    .get_or_insert_with(|| {
+                        // Hours and days in the ledger's own zone unless told.
+                        let offset = o.utc_offset.or(e.offset).unwrap_or(0);
+                        Summary::new(o.prefix_rule, offset)
+                    })
+                    .add(&e.outcome);
+            }
+        })?;
+        skipped_count += stats.skipped_count;
+        for s in stats.skipped {
+            if skipped.len() < 10 {
+                skipped.push(SkippedLine {
+                    file: source.display().to_string(),
+                    line: s.line,
+                    message: s.message,
+                });
+            }
+        }
+    }
+    let tables = tables.finish();
+    let summary = summary.unwrap_or_else(|| Summary::new(o.prefix_rule, o.utc_offset.unwrap_or(0)));
+    let selection = o.selection(words);
+    let source_text = if is_dir {
+        format!("{input} ({} ledger files)", sources.len())
+    } else {
+        input.to_string()
+    };
+    let mut notes = String::new();
+    if skipped_count > 0 {
+        let _ = writeln!(
+            notes,
+            "skipped {} unreadable lines:",
+            thousands(skipped_count)
+        );
+        for s in &skipped {
+            let _ = writeln!(notes, "  {}:{}: {}", s.file, s.line, s.message);
+        }
+        if skipped_count > skipped.len() as u64 {
+            let _ = writeln!(notes, "  …");
         }
     }
     if let Some(html) = &o.html {
@@ -573,9 +781,23 @@ fn report_command(o: &Options) -> Result<String, String> {
             html,
             &summary,
             "callscreen report",
-            &[format!("Evidence ledger {path}.")],
+            &[format!("Evidence ledger {source_text}{selection}.")],
         )?;
-        let _ = writeln!(text, "HTML report written to {html}");
+        let _ = writeln!(notes, "HTML report written to {html}");
     }
-    Ok(text)
+    Ok(match o.query.format {
+        report::Format::Text => {
+            let mut text = format!("report of {source_text}{selection}\n");
+            text.push_str(&summary::text::render(&summary));
+            text.push_str(&notes);
+            text.push('\n');
+            text.push_str(&report::render(&tables, report::Format::Text));
+            text
+        }
+        // stdout is the table alone, for programs; notes go to stderr.
+        format => {
+            eprint!("{notes}");
+            report::render(&tables, format)
+        }
+    })
 }

@@ -10,7 +10,7 @@ use std::io::BufRead;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::{set_field, CallRecord, Field, HistoryError, ReadOptions};
+use super::{set_field, CallRecord, Field, FieldNames, HistoryError, ReadOptions, TimeReader, BOM};
 
 /// Reads calls from JSON Lines, one line at a time.
 pub struct JsonlReader<R: BufRead> {
@@ -19,6 +19,8 @@ pub struct JsonlReader<R: BufRead> {
     options: ReadOptions,
     next_line: u64,
     raw: Vec<u8>,
+    given: FieldNames,
+    times: TimeReader,
 }
 
 impl<R: BufRead> JsonlReader<R> {
@@ -30,6 +32,8 @@ impl<R: BufRead> JsonlReader<R> {
             options,
             next_line: 1,
             raw: Vec::with_capacity(512),
+            given: FieldNames::default(),
+            times: TimeReader::default(),
         }
     }
 
@@ -48,6 +52,9 @@ impl<R: BufRead> JsonlReader<R> {
             if n == 0 {
                 return Ok(false);
             }
+            if self.next_line == 1 && self.raw.starts_with(BOM) {
+                self.raw.drain(..BOM.len());
+            }
             self.next_line += 1;
             if self.raw.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -55,11 +62,14 @@ impl<R: BufRead> JsonlReader<R> {
             record.clear();
             record.line = line;
             let mut seen = Seen::default();
+            self.given.clear();
             let mut de = serde_json::Deserializer::from_slice(&self.raw);
             let result = Fill {
                 record,
                 options: self.options,
                 seen: &mut seen,
+                given: &mut self.given,
+                times: &mut self.times,
             }
             .deserialize(&mut de)
             .and_then(|()| de.end());
@@ -103,6 +113,8 @@ struct Fill<'r> {
     record: &'r mut CallRecord,
     options: ReadOptions,
     seen: &'r mut Seen,
+    given: &'r mut FieldNames,
+    times: &'r mut TimeReader,
 }
 
 impl<'de> DeserializeSeed<'de> for Fill<'_> {
@@ -127,6 +139,10 @@ impl<'de> Visitor<'de> for Fill<'_> {
                 continue;
             }
             let field = Field::of(&key);
+            let variable_given = field == Field::Variable && self.record.variable(&key).is_some();
+            self.given
+                .give(field, &key, variable_given, "key")
+                .map_err(de::Error::custom)?;
             let value = match map.next_value::<Scalar<'de>>()? {
                 Scalar::Text(t) => t,
                 Scalar::Null => Cow::Borrowed(""),
@@ -139,7 +155,7 @@ impl<'de> Visitor<'de> for Fill<'_> {
                 Field::Destination => self.seen.destination = true,
                 _ => {}
             }
-            set_field(self.record, field, &key, &value, self.options)
+            set_field(self.record, field, &key, &value, self.options, self.times)
                 .map_err(|m| de::Error::custom(format!("key {key}: {m}")))?;
         }
         Ok(())
@@ -166,6 +182,11 @@ impl<'de> Visitor<'de> for Variables<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            if self.0.variable(&key).is_some() {
+                return Err(de::Error::custom(format!(
+                    "the key {key} is repeated: two values for the channel variable {key}; keep one"
+                )));
+            }
             if let Scalar::Text(value) = map.next_value::<Scalar<'de>>()? {
                 self.0.push_variable(&key, &value);
             }
@@ -262,6 +283,7 @@ impl<'de> de::Deserialize<'de> for Scalar<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::Format;
     use crate::timefmt::epoch_seconds;
 
     fn read_all(text: &str) -> Result<Vec<CallRecord>, HistoryError> {
@@ -284,15 +306,58 @@ mod tests {
         )
         .unwrap();
         assert_eq!(calls.len(), 2);
-        assert_eq!(calls[0].caller_number, "017012345678");
-        assert_eq!(calls[0].destination, "4000");
+        assert_eq!(calls[0].caller_number(), "017012345678");
+        assert_eq!(calls[0].destination(), "4000");
         assert_eq!(calls[0].variable("sip_user_agent"), Some("Dialer"));
         assert_eq!(calls[0].variable("vip"), Some("true"));
         assert_eq!(calls[0].variable("x"), None);
         assert_eq!(calls[0].offset, Some(8 * 3600));
         assert_eq!(calls[1].line, 3);
-        assert_eq!(calls[1].caller_number, "");
+        assert_eq!(calls[1].caller_number(), "");
         assert_eq!(epoch_seconds(calls[1].time), 1_714_521_600);
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_not_joined() {
+        let ok = "{\"time\":0,\"caller\":\"1\",\"destination\":\"2\"}\n";
+        let err = read_all(&format!(
+            "{ok}{{\"time\":0,\"caller\":\"13800138000\",\"destination\":\"4000\",\"caller\":\"2\"}}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "calls.jsonl:2: the key caller is repeated: two values for the caller; keep one"
+        );
+        let err = read_all("{\"start_epoch\":0,\"time\":\"1970-01-01T00:00:00Z\",\"caller\":\"1\",\"destination\":\"2\"}\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "calls.jsonl:1: the keys start_epoch and time both give the call's time; keep one"
+        );
+        let err = read_all("{\"time\":0,\"caller\":\"1\",\"destination\":\"2\",\"ua\":\"a\",\"variables\":{\"ua\":\"b\"}}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "calls.jsonl:1: the key ua is repeated: two values for the channel variable ua"
+            ),
+            "{err}"
+        );
+        // Keys are counted afresh on every line.
+        assert_eq!(read_all(&format!("{ok}{ok}")).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_byte_order_mark_starts_the_first_line_only() {
+        let calls =
+            read_all("\u{feff}{\"time\":0,\"caller\":\"1\",\"destination\":\"2\"}\n").unwrap();
+        assert_eq!(calls[0].caller_number(), "1");
+        assert_eq!(
+            Format::sniff("\u{feff}{\"time\":0}".as_bytes()),
+            Format::JsonLines
+        );
     }
 
     #[test]

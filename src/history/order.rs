@@ -22,12 +22,15 @@ pub struct TimeOrder<R: BufRead> {
     reader: HistoryReader<R>,
     source_name: String,
     window: usize,
+    /// The records, reused from call to call (at most `window` + 2); the
+    /// queues below hold their places, so a record is never moved.
+    slots: Vec<CallRecord>,
     /// Calls read and not yet handed on, sorted by time (then file order).
     /// A sorted file only ever appends at the back and takes from the front.
-    pending: VecDeque<CallRecord>,
+    pending: VecDeque<usize>,
     /// Records to fill again (their buffers are kept).
-    free: Vec<CallRecord>,
-    handed: Option<CallRecord>,
+    free: Vec<usize>,
+    handed: Option<usize>,
     last: Option<(SystemTime, u64)>,
     latest_read: Option<SystemTime>,
     out_of_order: u64,
@@ -41,6 +44,7 @@ impl<R: BufRead> TimeOrder<R> {
             reader,
             source_name: source_name.to_string(),
             window,
+            slots: Vec::new(),
             pending: VecDeque::new(),
             free: Vec::new(),
             handed: None,
@@ -59,31 +63,37 @@ impl<R: BufRead> TimeOrder<R> {
 
     /// The next call in time order, or `None` at the end.
     pub fn next_call(&mut self) -> Result<Option<&CallRecord>, HistoryError> {
-        if let Some(rec) = self.handed.take() {
-            self.free.push(rec);
+        if let Some(slot) = self.handed.take() {
+            self.free.push(slot);
         }
         while !self.end && self.pending.len() <= self.window {
-            let mut rec = self.free.pop().unwrap_or_default();
-            if !self.reader.read_into(&mut rec)? {
-                self.free.push(rec);
+            let slot = self.free.pop().unwrap_or_else(|| {
+                self.slots.push(CallRecord::default());
+                self.slots.len() - 1
+            });
+            if !self.reader.read_into(&mut self.slots[slot])? {
+                self.free.push(slot);
                 self.end = true;
                 break;
             }
+            let time = self.slots[slot].time;
             match self.latest_read {
-                Some(latest) if rec.time < latest => self.out_of_order += 1,
-                _ => self.latest_read = Some(rec.time),
+                Some(latest) if time < latest => self.out_of_order += 1,
+                _ => self.latest_read = Some(time),
             }
             match self.pending.back() {
-                Some(back) if back.time > rec.time => {
-                    let at = self.pending.partition_point(|r| r.time <= rec.time);
-                    self.pending.insert(at, rec);
+                Some(&back) if self.slots[back].time > time => {
+                    let slots = &self.slots;
+                    let at = self.pending.partition_point(|&i| slots[i].time <= time);
+                    self.pending.insert(at, slot);
                 }
-                _ => self.pending.push_back(rec),
+                _ => self.pending.push_back(slot),
             }
         }
-        let Some(rec) = self.pending.pop_front() else {
+        let Some(slot) = self.pending.pop_front() else {
             return Ok(None);
         };
+        let rec = &self.slots[slot];
         if let Some((last_time, last_line)) = self.last {
             if rec.time < last_time {
                 return Err(HistoryError::Line {
@@ -101,7 +111,8 @@ impl<R: BufRead> TimeOrder<R> {
             }
         }
         self.last = Some((rec.time, rec.line));
-        Ok(Some(self.handed.insert(rec)))
+        self.handed = Some(slot);
+        Ok(Some(&self.slots[slot]))
     }
 }
 

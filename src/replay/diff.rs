@@ -66,6 +66,20 @@ pub fn diff(
     input: &mut TimeOrder<impl BufRead>,
     list: usize,
     progress: &mut Progress,
+    each: impl FnMut(&Change) -> std::io::Result<()>,
+) -> Result<DiffSummary, ReplayError> {
+    let result = diff_calls(old, new, input, list, progress, each);
+    // Wiped whether the diff finished or stopped on an error.
+    progress.finish();
+    result
+}
+
+fn diff_calls(
+    old: &mut Twin,
+    new: &mut Twin,
+    input: &mut TimeOrder<impl BufRead>,
+    list: usize,
+    progress: &mut Progress,
     mut each: impl FnMut(&Change) -> std::io::Result<()>,
 ) -> Result<DiffSummary, ReplayError> {
     let started = Instant::now();
@@ -99,8 +113,8 @@ pub fn diff(
                 line: call.line,
                 time: call.time,
                 offset: call.offset,
-                caller: call.caller_number.clone(),
-                destination: call.destination.clone(),
+                caller: call.caller_number().to_string(),
+                destination: call.destination().to_string(),
                 old: side(&a),
                 new: side(&b),
             };
@@ -119,7 +133,6 @@ pub fn diff(
         }
         progress.tick(d.calls);
     }
-    progress.finish();
     d.elapsed = started.elapsed();
     Ok(d)
 }

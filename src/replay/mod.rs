@@ -58,8 +58,9 @@ pub fn outcome_of<'a>(call: &'a CallRecord, v: &'a Verdict<'_>) -> Outcome<'a> {
     Outcome {
         time: call.time,
         caller: v.caller,
-        caller_number: &call.caller_number,
-        destination: &call.destination,
+        caller_number: call.caller_number(),
+        destination: call.destination(),
+        profile: v.profile,
         verdict: v.action.as_str(),
         rule: v.rule_name(),
         reason: v.reason.as_str(),
@@ -189,8 +190,22 @@ pub struct SummaryOptions {
 }
 
 /// Replays every call of `input` through `twin`, summarising, and writing
-/// one verdict per call to `out` if given.
+/// one verdict per call to `out` if given. The progress bar is wiped at the
+/// end, whether the replay finished or stopped on an error.
 pub fn replay<W: Write>(
+    twin: &mut Twin,
+    input: &mut TimeOrder<impl BufRead>,
+    options: SummaryOptions,
+    assumed_offset: i32,
+    out: Option<&mut VerdictWriter<W>>,
+    progress: &mut Progress,
+) -> Result<ReplayReport, ReplayError> {
+    let result = replay_calls(twin, input, options, assumed_offset, out, progress);
+    progress.finish();
+    result
+}
+
+fn replay_calls<W: Write>(
     twin: &mut Twin,
     input: &mut TimeOrder<impl BufRead>,
     options: SummaryOptions,
@@ -217,7 +232,6 @@ pub fn replay<W: Write>(
         }
         progress.tick(summary.calls);
     }
-    progress.finish();
     Ok(ReplayReport {
         summary,
         reordered: input.reordered(),
@@ -285,6 +299,102 @@ mod tests {
             lines[3].ends_with(",block,pool,list,busy,,"),
             "{}",
             lines[3]
+        );
+    }
+
+    /// The `profile` column shows the profile whose rules decided, whether
+    /// the history asked for it or the engine routed the call to it by its
+    /// destination.
+    #[test]
+    fn the_profile_written_is_the_one_the_engine_chose() {
+        let yaml = "lists:\n  pool: [\"+86170*\"]\nrules:\n  - name: pool\n    caller_in: pool\n    action: block\n\
+            profiles:\n  courier-line:\n    destination: \"+8613300001111\"\n    rules:\n      - name: courier-pool\n        caller_in: pool\n        action: allow\n";
+        let mut twin = Twin::new(Engine::new(
+            Config::parse(yaml, Path::new("p.yaml")).unwrap(),
+        ));
+        let history = "time,caller,destination,profile\n\
+            0,017012345678,013300001111,\n\
+            1,017012345678,4000,\n\
+            2,017012345678,4000,courier-line\n\
+            3,017012345678,4000,no-such-profile\n";
+        let reader = HistoryReader::new(
+            Format::Csv,
+            history.as_bytes(),
+            "h.csv",
+            ReadOptions::default(),
+        );
+        let mut order = TimeOrder::new(reader, "h.csv", 16);
+        let mut writer = VerdictWriter::new(Vec::new(), Format::Csv).unwrap();
+        replay(
+            &mut twin,
+            &mut order,
+            SummaryOptions::default(),
+            0,
+            Some(&mut writer),
+            &mut Progress::hidden(),
+        )
+        .unwrap();
+        let text = String::from_utf8(writer.finish().unwrap()).unwrap();
+        let column = out::COLUMNS.iter().position(|c| *c == "profile").unwrap();
+        let profiles: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(column).unwrap())
+            .collect();
+        assert_eq!(
+            profiles,
+            ["courier-line", "default", "courier-line", "default"]
+        );
+    }
+
+    /// A buffer the progress bar draws into, readable by the test.
+    #[derive(Clone, Default)]
+    struct Screen(Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Screen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A replay that stops on a bad line wipes its progress bar, so the
+    /// error is not printed after a half-drawn bar.
+    #[test]
+    fn the_progress_bar_is_wiped_when_a_replay_stops_on_an_error() {
+        let mut history = String::from("time,caller,destination\n");
+        for i in 0..progress::TICK_EVERY + 10 {
+            history.push_str(&format!("{i},13800138000,4000\n"));
+        }
+        history.push_str("soon,13800138000,4000\n");
+        let reader = HistoryReader::new(
+            Format::Csv,
+            history.as_bytes(),
+            "h.csv",
+            ReadOptions::default(),
+        );
+        let mut order = TimeOrder::new(reader, "h.csv", 0);
+        let screen = Screen::default();
+        let mut progress = Progress::drawing_to(Box::new(screen.clone()));
+        let err = replay::<std::io::Sink>(
+            &mut twin(),
+            &mut order,
+            SummaryOptions::default(),
+            0,
+            None,
+            &mut progress,
+        )
+        .err()
+        .expect("the bad line stops the replay");
+        assert!(err.to_string().starts_with("h.csv:"), "{err}");
+        let drawn = String::from_utf8(screen.0.borrow().clone()).unwrap();
+        assert!(drawn.contains(" calls/s"), "the bar was drawn: {drawn:?}");
+        assert!(
+            drawn.ends_with(&format!("\r{:78}\r", "")),
+            "and wiped: {drawn:?}"
         );
     }
 }

@@ -4,7 +4,11 @@
 //! it reads the module's ledger.
 
 use std::fmt::Write as _;
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub use crate::summary::cells::{csv_field, json_string};
 
 use crate::history::{CallRecord, Format};
 use crate::numbers::Caller;
@@ -71,11 +75,11 @@ impl<W: Write> VerdictWriter<W> {
         let values: [&str; 13] = [
             line_no,
             time,
-            &rec.caller_number,
-            &rec.caller_name,
+            rec.caller_number(),
+            rec.caller_name(),
             &self.caller,
-            &rec.destination,
-            &rec.profile,
+            rec.destination(),
+            o.profile,
             o.verdict,
             o.rule,
             o.reason,
@@ -121,57 +125,141 @@ impl<W: Write> VerdictWriter<W> {
     }
 }
 
-/// Appends a CSV field, quoted when it must be.
-pub fn csv_field(out: &mut String, v: &str) {
-    if v.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        for c in v.chars() {
-            if c == '"' {
-                out.push('"');
-            }
-            out.push(c);
+/// A file written under a temporary name beside its own and renamed into
+/// place by [`OutFile::commit`]: a replay that stops on an error leaves no
+/// half-written file, and a file already at that path stays as it was.
+/// A path that is not a regular file (`/dev/stdout`, a named pipe) is
+/// written directly.
+pub struct OutFile {
+    path: PathBuf,
+    /// The temporary file, until committed.
+    temp: Option<PathBuf>,
+    writer: Option<BufWriter<File>>,
+}
+
+impl OutFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> std::io::Result<OutFile> {
+        let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+        let temp = (!special).then(|| {
+            let name = path
+                .file_name()
+                .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+            path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+        });
+        let file = File::create(temp.as_deref().unwrap_or(path))?;
+        Ok(OutFile {
+            path: path.to_path_buf(),
+            temp,
+            writer: Some(BufWriter::with_capacity(256 * 1024, file)),
+        })
+    }
+
+    /// Flushes the file and puts it in place.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        if let Some(w) = self.writer.take() {
+            w.into_inner().map_err(|e| e.into_error())?;
         }
-        out.push('"');
-    } else {
-        out.push_str(v);
+        match self.temp.take() {
+            Some(temp) => std::fs::rename(&temp, &self.path).map_err(|e| {
+                let _ = std::fs::remove_file(&temp);
+                e
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn writer(&mut self) -> &mut BufWriter<File> {
+        // Only `commit` (which consumes the file) takes the writer.
+        self.writer
+            .as_mut()
+            .expect("an OutFile is written before commit")
     }
 }
 
-/// Appends a JSON string literal.
-pub fn json_string(out: &mut String, v: &str) {
-    out.push('"');
-    if !v.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        out.push_str(v);
-        out.push('"');
-        return;
+impl Write for OutFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer().write(buf)
     }
-    for c in v.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.writer().write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer().flush()
+    }
+}
+
+impl Drop for OutFile {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            drop(self.writer.take());
+            let _ = std::fs::remove_file(temp);
         }
     }
-    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Caller names and numbers come from robocallers, and `--out` CSV is
+    /// opened in spreadsheets: what would start a formula is shown as text.
     #[test]
-    fn fields_are_escaped() {
-        let mut s = String::new();
-        csv_field(&mut s, "a,\"b\"");
-        assert_eq!(s, "\"a,\"\"b\"\"\"");
-        let mut s = String::new();
-        json_string(&mut s, "a\"\\\n\u{1}é");
-        assert_eq!(s, "\"a\\\"\\\\\\n\\u0001é\"");
+    fn a_hostile_caller_cannot_put_a_formula_in_the_csv() {
+        let mut rec = CallRecord::default();
+        rec.line = 2;
+        rec.set_caller_number("@SUM(1+1)*cmd|' /C calc'!A0");
+        rec.set_caller_name("=HYPERLINK(\"http://evil\",\"ok\")");
+        rec.set_destination("+8613300001111");
+        let o = Outcome {
+            time: rec.time,
+            caller: Caller::Malformed,
+            caller_number: rec.caller_number(),
+            destination: rec.destination(),
+            profile: "-home",
+            verdict: "block",
+            rule: "\tx",
+            reason: "list",
+            reply: "+busy",
+            limit: "",
+            shadow: "",
+            line: rec.line,
+        };
+        let mut w = VerdictWriter::new(Vec::new(), Format::Csv).unwrap();
+        w.write(&rec, &o, 0).unwrap();
+        let text = String::from_utf8(w.finish().unwrap()).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert_eq!(
+            row,
+            "2,1970-01-01T00:00:00Z,'@SUM(1+1)*cmd|' /C calc'!A0,\"'=HYPERLINK(\"\"http://evil\"\",\"\"ok\"\")\",\
+             malformed,+8613300001111,'-home,block,'\tx,list,'+busy,,"
+        );
+    }
+
+    #[test]
+    fn an_out_file_appears_only_when_committed() {
+        let dir = std::env::temp_dir().join(format!("callscreen-outfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("verdicts.csv");
+        std::fs::write(&path, "earlier\n").unwrap();
+
+        let mut f = OutFile::create(&path).unwrap();
+        f.write_all(b"half").unwrap();
+        drop(f);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "earlier\n");
+
+        let mut f = OutFile::create(&path).unwrap();
+        f.write_all(b"whole\n").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "whole\n");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["verdicts.csv"], "no temporary file left");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

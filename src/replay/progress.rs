@@ -1,6 +1,7 @@
 //! A progress bar on stderr for long replays: drawn only when stderr is a
 //! terminal (so logs and pipes get nothing), redrawn at most five times a
-//! second, and wiped when the replay ends.
+//! second, and wiped when the replay ends, whether it finishes or stops on
+//! an error (so the error is not printed after a half-line of bar).
 
 use std::cell::Cell;
 use std::io::{IsTerminal, Read, Write};
@@ -42,6 +43,8 @@ pub struct Progress {
     started: Instant,
     last_draw: Instant,
     drawn: bool,
+    /// Where the bar is drawn: stderr, or a buffer in tests.
+    sink: Box<dyn Write>,
 }
 
 const REDRAW: Duration = Duration::from_millis(200);
@@ -60,7 +63,17 @@ impl Progress {
             started: now,
             last_draw: now,
             drawn: false,
+            sink: Box::new(std::io::stderr()),
         }
+    }
+
+    /// A bar drawn into `sink` from the first tick on (for tests).
+    #[cfg(test)]
+    pub(crate) fn drawing_to(sink: Box<dyn Write>) -> Self {
+        let mut p = Progress::new(true, None, Rc::new(Cell::new(0)));
+        p.sink = sink;
+        p.last_draw = p.last_draw.checked_sub(REDRAW).unwrap_or(p.last_draw);
+        p
     }
 
     /// A bar that never draws.
@@ -104,19 +117,24 @@ impl Progress {
                 crate::summary::text::thousands(rate as u64)
             ),
         };
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(line.as_bytes());
-        let _ = err.flush();
+        let _ = self.sink.write_all(line.as_bytes());
+        let _ = self.sink.flush();
         self.drawn = true;
     }
 
     /// Wipes the bar.
     pub fn finish(&mut self) {
         if self.drawn {
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_all(format!("\r{:78}\r", "").as_bytes());
-            let _ = err.flush();
+            let _ = self.sink.write_all(format!("\r{:78}\r", "").as_bytes());
+            let _ = self.sink.flush();
             self.drawn = false;
         }
+    }
+}
+
+impl Drop for Progress {
+    /// A bar still drawn is wiped, however the replay ended.
+    fn drop(&mut self) {
+        self.finish();
     }
 }

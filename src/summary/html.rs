@@ -490,6 +490,7 @@ mod tests {
                 caller: plan.classify(caller),
                 caller_number: caller,
                 destination: "4000",
+                profile: "default",
                 verdict: "block",
                 rule: "r",
                 reason,

@@ -78,8 +78,14 @@ impl Lenient {
 struct LedgerLine {
     time: Lenient,
     caller_number: Lenient,
+    caller_name: Lenient,
+    /// The module's ledger: the caller normalised.
+    caller: Lenient,
+    /// A replay's output: the caller normalised.
     caller_normalised: Lenient,
     destination: Lenient,
+    destination_number: Lenient,
+    profile: Lenient,
     rule: Lenient,
     limit: Lenient,
     reply: Lenient,
@@ -90,6 +96,39 @@ struct LedgerLine {
     shadow_rule: Lenient,
     shadow_limit: Lenient,
     line: Lenient,
+}
+
+/// One ledger line as read: the call as the summaries see it, and what the
+/// complaint tables of [`crate::report`] need besides.
+#[derive(Clone, Copy, Debug)]
+pub struct LedgerEntry<'a> {
+    /// The call.
+    pub outcome: Outcome<'a>,
+    /// The UTC offset its time was written with, if any.
+    pub offset: Option<i32>,
+    /// Its time as written.
+    pub time_text: &'a str,
+    /// The caller name as received.
+    pub caller_name: &'a str,
+    /// What happened, in the ledger's words (`blocked`, `limited`,
+    /// `challenged`, `shadow`, `advised`, `challenge-passed`, …). A
+    /// replay's output has no such key: `blocked`, `shadow` or `allowed`
+    /// from its verdict.
+    pub recorded: &'a str,
+}
+
+impl LedgerEntry<'_> {
+    /// Whether the line follows up a call already read (a challenge's
+    /// result): an outcome of that call, not another call.
+    pub fn is_follow_up(&self) -> bool {
+        self.recorded.starts_with("challenge-")
+    }
+
+    /// Whether the module would have recorded the call: all but allowed
+    /// calls no shadow rule or limit matched (a replay's output has those).
+    pub fn is_screened(&self) -> bool {
+        self.recorded != "allowed"
+    }
 }
 
 /// A ledger line that was skipped, and why.
@@ -104,7 +143,7 @@ pub struct Skipped {
 /// What a ledger held: counts of read and skipped lines.
 #[derive(Clone, Debug, Default)]
 pub struct LedgerStats {
-    /// Lines read as calls.
+    /// Lines read as calls (follow-up lines not counted).
     pub calls: u64,
     /// Lines skipped (all counted; the first few kept in `skipped`).
     pub skipped_count: u64,
@@ -120,8 +159,10 @@ const SKIPPED_KEPT: usize = 10;
 /// Normalises a ledger verdict word: `blocked` and `block` are `block`, …
 fn verdict_word(text: &str) -> &str {
     match text.to_ascii_lowercase().as_str() {
-        "block" | "blocked" | "reject" | "rejected" | "screened" => "block",
-        "allow" | "allowed" | "pass" | "passed" => "allow",
+        "block" | "blocked" | "reject" | "rejected" | "screened" | "limited" | "challenged" => {
+            "block"
+        }
+        "allow" | "allowed" | "pass" | "passed" | "shadow" => "allow",
         "advise" | "advised" => "block",
         _ => text,
     }
@@ -141,13 +182,21 @@ fn caller_of(normalised: &str, raw: &str, plan: &NumberPlan) -> Caller {
     }
 }
 
-/// Reads a ledger, handing each call to `each` with the UTC offset its time
-/// was written in; `plan` normalises callers whose line has no
-/// `caller_normalised`.
+fn first_given<'a>(values: &[&'a Lenient]) -> &'a str {
+    values
+        .iter()
+        .map(|v| v.text())
+        .find(|t| !t.is_empty())
+        .unwrap_or("")
+}
+
+/// Reads a ledger, handing each line to `each` (follow-up lines too: see
+/// [`LedgerEntry::is_follow_up`]); `plan` normalises callers whose line has
+/// no normalised caller.
 pub fn read_ledger<R: BufRead>(
     mut input: R,
     plan: &NumberPlan,
-    mut each: impl FnMut(&Outcome<'_>, Option<i32>),
+    mut each: impl FnMut(&LedgerEntry<'_>),
 ) -> std::io::Result<LedgerStats> {
     let mut stats = LedgerStats::default();
     let mut raw = Vec::with_capacity(1024);
@@ -188,28 +237,28 @@ pub fn read_ledger<R: BufRead>(
         if stats.first_offset.is_none() {
             stats.first_offset = stamp.offset;
         }
-        // A challenge's result follows up a call already read.
-        if entry.outcome.text().starts_with("challenge-") {
-            continue;
-        }
         let verdict = if entry.verdict.0.is_some() {
             verdict_word(entry.verdict.text())
         } else {
             verdict_word(entry.outcome.text())
         };
-        let shadow = [&entry.shadow, &entry.shadow_rule, &entry.shadow_limit]
-            .into_iter()
-            .find(|s| !s.text().is_empty())
-            .map_or("", |s| s.text());
+        let shadow = first_given(&[&entry.shadow, &entry.shadow_rule, &entry.shadow_limit]);
+        let recorded = match entry.outcome.text() {
+            "" if verdict == "block" => "blocked",
+            "" if !shadow.is_empty() => "shadow",
+            "" => "allowed",
+            word => word,
+        };
         let outcome = Outcome {
             time: stamp.time,
             caller: caller_of(
-                entry.caller_normalised.text(),
+                first_given(&[&entry.caller_normalised, &entry.caller]),
                 entry.caller_number.text(),
                 plan,
             ),
             caller_number: entry.caller_number.text(),
-            destination: entry.destination.text(),
+            destination: first_given(&[&entry.destination, &entry.destination_number]),
+            profile: entry.profile.text(),
             verdict,
             rule: entry.rule.text(),
             reason: entry.reason.text(),
@@ -219,8 +268,17 @@ pub fn read_ledger<R: BufRead>(
             // A replay's output names the call's line in the history.
             line: entry.line.text().parse().unwrap_or(line_no),
         };
-        stats.calls += 1;
-        each(&outcome, stamp.offset);
+        let entry = LedgerEntry {
+            outcome,
+            offset: stamp.offset,
+            time_text: entry.time.text(),
+            caller_name: entry.caller_name.text(),
+            recorded,
+        };
+        if !entry.is_follow_up() {
+            stats.calls += 1;
+        }
+        each(&entry);
     }
     Ok(stats)
 }
@@ -243,7 +301,8 @@ mod tests {
             "{\"time\":\"later\"}\n",
         );
         let mut seen = Vec::new();
-        let stats = read_ledger(text.as_bytes(), &NumberPlan::default(), |o, _| {
+        let stats = read_ledger(text.as_bytes(), &NumberPlan::default(), |e| {
+            let o = &e.outcome;
             seen.push((
                 o.verdict.to_string(),
                 o.caller.to_string(),

@@ -7,11 +7,12 @@
 //! time buckets are one per hour of the period.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::numbers::{Caller, E164};
 use crate::timefmt::epoch_seconds;
 
+pub mod cells;
 pub mod html;
 pub mod ledger;
 pub mod text;
@@ -31,6 +32,9 @@ pub struct Outcome<'a> {
     pub caller_number: &'a str,
     /// The number called.
     pub destination: &'a str,
+    /// The screening profile whose rules decided (`default`: the top-level
+    /// rules), as the engine chose it.
+    pub profile: &'a str,
     /// `allow`, `block` or `error`.
     pub verdict: &'a str,
     /// The deciding rule (`default` when none).
@@ -64,15 +68,60 @@ impl Default for PrefixRule {
     }
 }
 
+/// The leading digits of an E.164 number: what the summaries count blocked
+/// callers by. Held as a number, as [`E164`] is (a prefix of an E.164
+/// number never starts with 0), and ordered as the [`E164`] of its digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Prefix {
+    value: u64,
+    len: u8,
+}
+
+impl Prefix {
+    /// How many digits the prefix has.
+    pub fn len(self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Always false: a prefix has at least one digit.
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A prefix is its value: it never starts with 0, so the value gives the
+/// digits.
+impl topk::Key for Prefix {
+    fn pack(self) -> u64 {
+        self.value
+    }
+    fn unpack(value: u64) -> Option<Prefix> {
+        let len = value.checked_ilog10()? + 1;
+        Some(Prefix {
+            value,
+            len: len as u8,
+        })
+    }
+}
+
+impl std::fmt::Display for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "+{}", self.value)
+    }
+}
+
 impl PrefixRule {
-    /// The prefix of a number, itself as an [`E164`] of fewer digits.
-    pub fn prefix(self, number: E164) -> E164 {
+    /// The prefix of a number.
+    pub fn prefix(self, number: E164) -> Prefix {
+        let len = number.len();
         let keep = match self {
-            PrefixRule::DropLast(n) => number.len().saturating_sub(n).max(1),
-            PrefixRule::Keep(n) => n.clamp(1, number.len()),
+            PrefixRule::DropLast(n) => len.saturating_sub(n).max(1),
+            PrefixRule::Keep(n) => n.clamp(1, len),
         };
-        let digits = number.digits();
-        E164::from_digits(&digits.as_str()[..keep]).unwrap_or(number)
+        Prefix {
+            value: number.value() / 10u64.pow((len - keep) as u32),
+            len: keep as u8,
+        }
     }
 
     /// Says how prefixes are cut, for headings.
@@ -81,6 +130,42 @@ impl PrefixRule {
             PrefixRule::DropLast(n) => format!("the number without its last {n} digits"),
             PrefixRule::Keep(n) => format!("the first {n} digits of the number in E.164"),
         }
+    }
+}
+
+/// Whether two byte strings are equal, compared eight bytes at a time in
+/// place: the short names and times compared for every call cost no call to
+/// `memcmp`.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    fn word(s: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    }
+    fn half(s: &[u8], at: usize) -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_ne_bytes(w)
+    }
+    let n = a.len();
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        // The last eight bytes, overlapping the word before if need be.
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        a.iter().zip(b).all(|(x, y)| x == y)
     }
 }
 
@@ -99,22 +184,8 @@ impl Tally {
 
     /// Counts `n` times `name`.
     pub fn add_n(&mut self, name: &str, n: u64) {
-        if let Some(e) = self.entries.get_mut(self.last) {
-            if e.0 == name {
-                e.1 += n;
-                return;
-            }
-        }
-        match self.entries.iter().position(|e| e.0 == name) {
-            Some(i) => {
-                self.entries[i].1 += n;
-                self.last = i;
-            }
-            None => {
-                self.entries.push((name.to_string(), n));
-                self.last = self.entries.len() - 1;
-            }
-        }
+        let i = self.index_of(name);
+        self.entries[i].1 += n;
     }
 
     /// The count of `name`.
@@ -138,15 +209,21 @@ impl Tally {
         self.entries.iter().map(|e| e.1).sum()
     }
 
-    /// Index of `name`, added with a zero count if new (for bucket series).
+    /// Index of `name`, added with a zero count if new. The name counted
+    /// last is tried first: calls in a row are often alike.
     fn index_of(&mut self, name: &str) -> usize {
-        match self.entries.iter().position(|e| e.0 == name) {
+        let same = |e: &(String, u64)| same_bytes(e.0.as_bytes(), name.as_bytes());
+        if self.entries.get(self.last).is_some_and(same) {
+            return self.last;
+        }
+        self.last = match self.entries.iter().position(same) {
             Some(i) => i,
             None => {
                 self.entries.push((name.to_string(), 0));
                 self.entries.len() - 1
             }
-        }
+        };
+        self.last
     }
 
     /// Names in first-seen order.
@@ -167,8 +244,12 @@ pub struct Buckets {
 impl Buckets {
     fn add(&mut self, bucket: i64, series: &str) {
         let i = self.series.index_of(series);
-        self.series.add(series);
-        let row = self.counts.entry(bucket).or_default();
+        self.series.entries[i].1 += 1;
+        // Calls come in time order: mostly into the latest bucket.
+        let row = match self.counts.last_entry() {
+            Some(last) if *last.key() == bucket => last.into_mut(),
+            _ => self.counts.entry(bucket).or_default(),
+        };
         if row.len() <= i {
             row.resize(i + 1, 0);
         }
@@ -214,7 +295,7 @@ pub struct Summary {
     /// Blocked calls by reply.
     pub by_reply: Tally,
     /// Blocked callers by prefix.
-    pub blocked_prefixes: TopK<E164>,
+    pub blocked_prefixes: TopK<Prefix>,
     /// Blocked callers.
     pub blocked_callers: TopK<E164>,
     /// Blocked calls without a number (anonymous or malformed), by class.
@@ -233,6 +314,18 @@ pub struct Summary {
     pub prefix_rule: PrefixRule,
     /// The offset (seconds east of UTC) hours and days are counted in.
     pub offset: i32,
+    /// The hour the last blocked call fell in.
+    hour: Option<HourSeen>,
+}
+
+/// An hour of calls, as UTC times and as local bucket starts.
+#[derive(Clone, Copy, Debug)]
+struct HourSeen {
+    offset: i32,
+    from: SystemTime,
+    until: SystemTime,
+    hour: i64,
+    day: i64,
 }
 
 /// Distinct callers and prefixes a summary tracks exactly.
@@ -260,6 +353,7 @@ impl Summary {
             limits_daily: Buckets::default(),
             prefix_rule,
             offset,
+            hour: None,
         }
     }
 
@@ -284,18 +378,17 @@ impl Summary {
                 }
                 other => self.blocked_without_number.add(other.class_name()),
             }
-            let local = epoch_seconds(o.time) + i64::from(self.offset);
+            let (hour, day) = self.hour_and_day(o.time);
             let reason = if o.reason.is_empty() {
                 "unknown"
             } else {
                 o.reason
             };
-            self.hourly.add(local.div_euclid(3600) * 3600, reason);
-            self.daily.add(local.div_euclid(86_400) * 86_400, reason);
+            self.hourly.add(hour, reason);
+            self.daily.add(day, reason);
             if !o.limit.is_empty() {
                 self.by_limit.add(o.limit);
-                self.limits_daily
-                    .add(local.div_euclid(86_400) * 86_400, o.limit);
+                self.limits_daily.add(day, o.limit);
             }
         } else if !o.shadow.is_empty() {
             self.shadow.add(o.shadow);
@@ -310,6 +403,33 @@ impl Summary {
                 });
             }
         }
+    }
+
+    /// The local hour and day (bucket starts, seconds since 1970 at
+    /// [`Summary::offset`]) of a call; the hour of the call before is
+    /// remembered, since calls come in time order.
+    fn hour_and_day(&mut self, time: SystemTime) -> (i64, i64) {
+        if let Some(h) = self.hour {
+            if h.offset == self.offset && h.from <= time && time < h.until {
+                return (h.hour, h.day);
+            }
+        }
+        let local = epoch_seconds(time) + i64::from(self.offset);
+        let hour = local.div_euclid(3600) * 3600;
+        let day = local.div_euclid(86_400) * 86_400;
+        self.hour = u64::try_from(hour - i64::from(self.offset))
+            .ok()
+            .map(|start| {
+                let from = UNIX_EPOCH + Duration::from_secs(start);
+                HourSeen {
+                    offset: self.offset,
+                    from,
+                    until: from + Duration::from_secs(3600),
+                    hour,
+                    day,
+                }
+            });
+        (hour, day)
     }
 
     /// Blocked calls.
@@ -330,6 +450,7 @@ mod tests {
             caller: plan.classify(caller),
             caller_number: caller,
             destination: "4000",
+            profile: "default",
             verdict,
             rule: if verdict == "block" {
                 "pool"
@@ -345,10 +466,67 @@ mod tests {
     }
 
     #[test]
+    fn bytes_compare_as_slices_do() {
+        let texts: Vec<Vec<u8>> = (0..40)
+            .map(|n| (0..n).map(|i| b'a' + (i * 7 % 26) as u8).collect())
+            .collect();
+        for a in &texts {
+            for b in &texts {
+                assert_eq!(same_bytes(a, b), a == b);
+                // One byte different, at every place.
+                for i in 0..b.len() {
+                    let mut c = b.clone();
+                    c[i] ^= 0x20;
+                    assert_eq!(same_bytes(a, &c), *a == c, "{a:?} {c:?}");
+                }
+            }
+        }
+    }
+
+    /// The hour remembered from the call before gives the hour and day a
+    /// full computation gives, in time order or not, at any offset.
+    #[test]
+    fn hours_and_days_are_those_of_each_call() {
+        let mut s = Summary::new(PrefixRule::default(), 0);
+        let mut t = 1_714_953_000u64;
+        for i in 0..5000u64 {
+            // Forward by up to 17 minutes, now and then back by up to a day.
+            t = if i % 97 == 0 {
+                t - (i * 131) % 86_400
+            } else {
+                t + (i * 7919) % 1031
+            };
+            if i % 1000 == 0 {
+                s.offset = [0, 8 * 3600, -5 * 3600 - 1800][(i / 1000 % 3) as usize];
+            }
+            let time = UNIX_EPOCH + Duration::from_millis(t * 1000 + i % 1000);
+            let local = t as i64 + i64::from(s.offset);
+            assert_eq!(
+                s.hour_and_day(time),
+                (
+                    local.div_euclid(3600) * 3600,
+                    local.div_euclid(86_400) * 86_400
+                ),
+                "call {i}"
+            );
+        }
+    }
+
+    #[test]
     fn prefixes_drop_the_block_digits() {
         let n = E164::from_digits("8617012345678").unwrap();
         assert_eq!(PrefixRule::DropLast(4).prefix(n).to_string(), "+861701234");
         assert_eq!(PrefixRule::Keep(5).prefix(n).to_string(), "+86170");
+        // Kept by a TopK as their value, and back.
+        use topk::Key;
+        for p in [
+            PrefixRule::DropLast(4).prefix(n),
+            PrefixRule::Keep(1).prefix(n),
+        ] {
+            assert_eq!(Prefix::unpack(p.pack()), Some(p));
+        }
+        assert_eq!(PrefixRule::Keep(1).prefix(n).len(), 1);
+        assert_eq!(E164::unpack(n.pack()), Some(n));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! pruned in batches so that each key costs O(1) amortised).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::numbers::E164;
 
 /// A multiply-rotate hasher for the small integer keys counted here (the
 /// default SipHash is several times slower on them; a counter in an
@@ -34,14 +36,48 @@ impl Hasher for FastHasher {
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
+/// A key a [`TopK`] counts: held as a `u64` (8 bytes a key, so that the
+/// table of a long replay stays small enough for the processor's caches).
+pub trait Key: Copy + Ord {
+    /// The key as a `u64`; distinct keys give distinct values.
+    fn pack(self) -> u64;
+    /// The key back (`None` only for a value no key packs to).
+    fn unpack(value: u64) -> Option<Self>;
+}
+
+impl Key for u64 {
+    fn pack(self) -> u64 {
+        self
+    }
+    fn unpack(value: u64) -> Option<u64> {
+        Some(value)
+    }
+}
+
+/// An E.164 number is its value: it never starts with 0, so the value
+/// gives the digits.
+impl Key for E164 {
+    fn pack(self) -> u64 {
+        self.value()
+    }
+    fn unpack(value: u64) -> Option<E164> {
+        E164::from_digits(&value.to_string())
+    }
+}
+
 /// Counts keys, keeping at most twice `capacity` of them.
 #[derive(Clone, Debug)]
-pub struct TopK<K: Eq + Hash + Copy> {
-    counts: FastMap<K, (u64, u64)>,
+pub struct TopK<K: Key> {
+    /// Count of each key kept.
+    counts: FastMap<u64, u64>,
+    /// How much a key's count may be too high, for the keys first counted
+    /// after some were dropped (none while the counts are exact).
+    errors: FastMap<u64, u64>,
     capacity: usize,
     /// The largest count ever dropped: how many times a newly seen key may
     /// already have been seen.
     floor: u64,
+    key: std::marker::PhantomData<K>,
 }
 
 /// One of the most frequent keys.
@@ -55,31 +91,37 @@ pub struct Ranked<K> {
     pub error: u64,
 }
 
-impl<K: Eq + Hash + Copy + Ord> TopK<K> {
+impl<K: Key> TopK<K> {
     /// Keeps the `capacity` most frequent keys (at least 16).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(16);
         TopK {
-            counts: FastMap::with_capacity_and_hasher(capacity * 2, Default::default()),
+            counts: FastMap::default(),
+            errors: FastMap::default(),
             capacity,
             floor: 0,
+            key: std::marker::PhantomData,
         }
     }
 
     /// Counts one occurrence.
     pub fn add(&mut self, key: K) {
+        let key = key.pack();
         if let Some(c) = self.counts.get_mut(&key) {
-            c.0 += 1;
+            *c += 1;
             return;
         }
         if self.counts.len() >= self.capacity * 2 {
             self.prune();
         }
-        self.counts.insert(key, (self.floor + 1, self.floor));
+        self.counts.insert(key, self.floor + 1);
+        if self.floor > 0 {
+            self.errors.insert(key, self.floor);
+        }
     }
 
     fn prune(&mut self) {
-        let mut all: Vec<u64> = self.counts.values().map(|c| c.0).collect();
+        let mut all: Vec<u64> = self.counts.values().copied().collect();
         let cut = all.len() - self.capacity;
         all.select_nth_unstable(cut);
         let threshold = all[cut];
@@ -87,14 +129,16 @@ impl<K: Eq + Hash + Copy + Ord> TopK<K> {
         let mut excess = self.counts.len() - self.capacity;
         let mut dropped_max = self.floor;
         self.counts.retain(|_, c| {
-            if excess > 0 && c.0 <= threshold {
+            if excess > 0 && *c <= threshold {
                 excess -= 1;
-                dropped_max = dropped_max.max(c.0);
+                dropped_max = dropped_max.max(*c);
                 false
             } else {
                 true
             }
         });
+        let counts = &self.counts;
+        self.errors.retain(|k, _| counts.contains_key(k));
         self.floor = dropped_max;
     }
 
@@ -108,14 +152,21 @@ impl<K: Eq + Hash + Copy + Ord> TopK<K> {
         let mut all: Vec<Ranked<K>> = self
             .counts
             .iter()
-            .map(|(k, c)| Ranked {
-                key: *k,
-                count: c.0,
-                error: c.1,
+            .filter_map(|(&k, &count)| {
+                Some(Ranked {
+                    key: K::unpack(k)?,
+                    count,
+                    error: self.errors.get(&k).copied().unwrap_or(0),
+                })
             })
             .collect();
-        all.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
-        all.truncate(n);
+        let order = |a: &Ranked<K>, b: &Ranked<K>| b.count.cmp(&a.count).then(a.key.cmp(&b.key));
+        // Only the first `n` need sorting.
+        if n < all.len() {
+            all.select_nth_unstable_by(n, order);
+            all.truncate(n);
+        }
+        all.sort_by(order);
         all
     }
 }
@@ -156,5 +207,17 @@ mod tests {
         assert!(top[0].count >= 10_000 && top[0].count - top[0].error <= 10_000);
         assert_eq!(top[1].key, 8);
         assert!(top[1].count >= 2_000 && top[1].count - top[1].error <= 2_000);
+    }
+
+    #[test]
+    fn the_top_n_are_the_first_n_of_the_whole_ranking() {
+        let mut t = TopK::new(1000);
+        for i in 0..5000u64 {
+            t.add((i * 7919) % 613 % (1 + i % 37));
+        }
+        let all = t.top(usize::MAX);
+        for n in [0, 1, 2, 5, 10, 36, all.len(), all.len() + 3] {
+            assert_eq!(t.top(n), all[..n.min(all.len())], "top {n}");
+        }
     }
 }
