@@ -246,6 +246,28 @@ mod tests {
 
     const YAML: &str = "lists:\n  family: [\"+8613800138000\"]\n  pool: [\"+86170*\"]\nreplies:\n  busy: {kind: reject, cause: USER_BUSY}\nrules:\n  - name: family\n    caller_in: family\n    action: allow\n  - name: pool\n    caller_in: pool\n    action: block\n    reply: busy\n  - name: withheld\n    caller_is: anonymous\n    action: block\n";
 
+    /// Replays a CSV history; the report and the verdicts written as CSV.
+    fn replay_csv(twin: &mut Twin, history: &str) -> (ReplayReport, String) {
+        let reader = HistoryReader::new(
+            Format::Csv,
+            history.as_bytes(),
+            "h.csv",
+            ReadOptions::default(),
+        );
+        let mut order = TimeOrder::new(reader, "h.csv", 16);
+        let mut writer = VerdictWriter::new(Vec::new(), Format::Csv).unwrap();
+        let report = replay(
+            twin,
+            &mut order,
+            SummaryOptions::default(),
+            0,
+            Some(&mut writer),
+            &mut Progress::hidden(),
+        )
+        .unwrap();
+        (report, String::from_utf8(writer.finish().unwrap()).unwrap())
+    }
+
     fn twin() -> Twin {
         Twin::new(Engine::new(
             Config::parse(YAML, Path::new("t.yaml")).unwrap(),
@@ -258,23 +280,7 @@ mod tests {
             2024-05-01T09:00:00+08:00,13800138000,4000\n\
             2024-05-01T09:01:00+08:00,017012345678,4000\n\
             2024-05-01T09:00:30+08:00,anonymous,4000\n";
-        let reader = HistoryReader::new(
-            Format::Csv,
-            history.as_bytes(),
-            "h.csv",
-            ReadOptions::default(),
-        );
-        let mut order = TimeOrder::new(reader, "h.csv", 16);
-        let mut writer = VerdictWriter::new(Vec::new(), Format::Csv).unwrap();
-        let report = replay(
-            &mut twin(),
-            &mut order,
-            SummaryOptions::default(),
-            0,
-            Some(&mut writer),
-            &mut Progress::hidden(),
-        )
-        .unwrap();
+        let (report, text) = replay_csv(&mut twin(), history);
         let s = &report.summary;
         assert_eq!(s.calls, 3);
         assert_eq!(
@@ -286,7 +292,6 @@ mod tests {
         assert_eq!(s.by_reply.get("busy"), 1);
         assert_eq!(s.by_reply.get("rejected"), 1);
         assert_eq!(report.reordered, 1);
-        let text = String::from_utf8(writer.finish().unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], out::COLUMNS.join(","));
         // In time order: the anonymous call (line 4) before the pool call.
@@ -317,24 +322,7 @@ mod tests {
             1,017012345678,4000,\n\
             2,017012345678,4000,courier-line\n\
             3,017012345678,4000,no-such-profile\n";
-        let reader = HistoryReader::new(
-            Format::Csv,
-            history.as_bytes(),
-            "h.csv",
-            ReadOptions::default(),
-        );
-        let mut order = TimeOrder::new(reader, "h.csv", 16);
-        let mut writer = VerdictWriter::new(Vec::new(), Format::Csv).unwrap();
-        replay(
-            &mut twin,
-            &mut order,
-            SummaryOptions::default(),
-            0,
-            Some(&mut writer),
-            &mut Progress::hidden(),
-        )
-        .unwrap();
-        let text = String::from_utf8(writer.finish().unwrap()).unwrap();
+        let (_, text) = replay_csv(&mut twin, history);
         let column = out::COLUMNS.iter().position(|c| *c == "profile").unwrap();
         let profiles: Vec<&str> = text
             .lines()
