@@ -537,7 +537,7 @@ impl FileSpec {
         .resolve(&path);
         let tones = crate::replies::tones::Country::for_calling_code(&numbering.country_code);
         let replies = replies::resolve_all(self.replies, tones).map_err(|(reply, message)| {
-            let (line, column) = replies::locate_reply(text, &reply);
+            let (line, column) = key_position(text, "replies", &reply).unwrap_or((0, 0));
             ConfigError::Invalid {
                 path: path.clone(),
                 line,

@@ -859,32 +859,6 @@ pub(super) fn resolve_all(
     Ok(replies)
 }
 
-/// Finds where a reply is defined in the text (`  name:` under `replies:`),
-/// for errors found after parsing. `(0, 0)` when not found.
-pub(super) fn locate_reply(text: &str, name: &str) -> (usize, usize) {
-    let mut in_replies = false;
-    for (n, line) in text.lines().enumerate() {
-        let indent = line.len() - line.trim_start().len();
-        if indent == 0 && !line.trim().is_empty() && !line.starts_with('#') {
-            in_replies = line.trim_end() == "replies:";
-            continue;
-        }
-        if in_replies {
-            let t = line.trim_start();
-            for key in [
-                format!("{name}:"),
-                format!("\"{name}\":"),
-                format!("'{name}':"),
-            ] {
-                if t.starts_with(&key) {
-                    return (n + 1, indent + 1);
-                }
-            }
-        }
-    }
-    (0, 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1092,7 +1066,10 @@ replies:
     #[test]
     fn replies_are_located_under_their_section() {
         let text = "rules:\n  - name: busy\nreplies:\n  other: {}\n  busy:\n    kind: x\n";
-        assert_eq!(locate_reply(text, "busy"), (5, 3));
-        assert_eq!(locate_reply(text, "nope"), (0, 0));
+        assert_eq!(
+            crate::config::key_position(text, "replies", "busy"),
+            Some((5, 3))
+        );
+        assert_eq!(crate::config::key_position(text, "replies", "nope"), None);
     }
 }
