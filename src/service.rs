@@ -694,6 +694,18 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// Two numbers of one 7-digit block: the second trips POOLS' limit.
+    fn trip_pools(engine: &Engine, now: SystemTime) {
+        for caller in ["017012340001", "017012340002"] {
+            let facts = CallFacts {
+                caller_number: caller,
+                destination: "4000",
+                ..CallFacts::default()
+            };
+            engine.screen(&facts, now);
+        }
+    }
+
     #[test]
     fn a_lifted_penalty_is_on_disk_before_the_command_answers() {
         let dir = temp_dir("penalty-clear-durable");
@@ -703,14 +715,7 @@ mod tests {
         loaded.unwrap();
         let engine = service.engine().unwrap();
         let now = SystemTime::now();
-        for caller in ["017012340001", "017012340002"] {
-            let facts = CallFacts {
-                caller_number: caller,
-                destination: "4000",
-                ..CallFacts::default()
-            };
-            engine.screen(&facts, now);
-        }
+        trip_pools(&engine, now);
         // What a restart would read from the state file, as it is now.
         let config = Config::load(&path).unwrap();
         let boxed_on_disk = || {
@@ -750,14 +755,7 @@ mod tests {
         loaded.unwrap();
         let engine = service.engine().unwrap();
         let now = SystemTime::now();
-        for caller in ["017012340001", "017012340002"] {
-            let facts = CallFacts {
-                caller_number: caller,
-                destination: "4000",
-                ..CallFacts::default()
-            };
-            engine.screen(&facts, now);
-        }
+        trip_pools(&engine, now);
         assert_eq!(
             service.clear_penalties(None, now),
             (
