@@ -134,6 +134,12 @@ impl<'de> Deserialize<'de> for ListName {
     }
 }
 
+/// Whether `name` is one word: not empty, no white space or control
+/// characters (names of lists, rules, limits, profiles, replies' words).
+pub(super) fn is_word(name: &str) -> bool {
+    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// A list's name where it is defined (`lists:` keys): the runtime list
 /// names are reserved.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -148,7 +154,7 @@ impl AsRef<str> for DefinedListName {
 impl<'de> Deserialize<'de> for DefinedListName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         validated_str(d, "a list name", |name| {
-            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            if !is_word(name) {
                 Err(format!(
                     "{name:?} cannot be a list name: write it as one word (letters, digits, - or _)"
                 ))
@@ -211,7 +217,7 @@ pub(super) struct RuleName(pub(super) String);
 impl<'de> Deserialize<'de> for RuleName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         validated_str(d, "a rule name", |name| {
-            if name.trim().is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            if !is_word(name) {
                 return Err(format!(
                     "rule name {name:?} must be a non-empty word without spaces"
                 ));

@@ -321,7 +321,7 @@ struct LimitName(String);
 impl<'de> Deserialize<'de> for LimitName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         validated_str(d, "a limit name", |name| {
-            if name.trim().is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            if !super::fields::is_word(name) {
                 return Err(format!(
                     "limit name {name:?} must be a non-empty word without spaces"
                 ));

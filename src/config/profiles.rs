@@ -82,11 +82,7 @@ impl<'de> Deserialize<'de> for ProfileName {
                 Err(format!(
                     "profile name {DEFAULT_PROFILE:?} is reserved for the top-level rules"
                 ))
-            } else if name.is_empty()
-                || name
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || c == '=')
-            {
+            } else if !super::fields::is_word(name) || name.contains('=') {
                 Err(format!(
                     "profile name {name:?} must be a non-empty word without spaces or '='"
                 ))

@@ -376,7 +376,7 @@ impl<'de> Deserialize<'de> for Word {
                 f.write_str("a word without spaces")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Word, E> {
-                if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                if !super::fields::is_word(v) {
                     Err(E::custom(format!(
                         "{v:?} must be a non-empty word without spaces"
                     )))
