@@ -141,12 +141,8 @@ pub fn read_list_file(
         message,
     };
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        invalid(line, 1, "not UTF-8 text".into())
+        let (line, column) = super::line_column(bytes, e.valid_up_to());
+        invalid(line, column, "not UTF-8 text".into())
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut patterns = Vec::with_capacity(text.len() / 16);
